@@ -1,0 +1,167 @@
+#include "cancel.h"
+
+#include <new>
+
+#include "clock.h"
+#include "deadline_timer.h"
+#include "futex.h"
+#include "slotq.h"
+
+namespace slotq {
+
+CancelToken::CancelToken(CancelToken *parent, int64_t deadline_ns)
+    : deadline_(parent && parent->deadline_ < deadline_ns ? parent->deadline_ : deadline_ns),
+      parent_(parent),
+      parent_node_(this) {}
+
+CancelToken *CancelToken::Create(CancelToken *parent, int64_t deadline_ns) {
+  CancelToken *t = new (std::nothrow) CancelToken(parent, deadline_ns);
+  if (t == nullptr) return nullptr;
+  if (parent != nullptr) {
+    parent->Retain();
+    // Deadlines are inherited through deadline_, so the parent only needs to
+    // tell us about explicit cancellation: no timer watch.
+    parent->Register(&t->parent_node_, false);
+  }
+  return t;
+}
+
+void CancelToken::PropagateFromParent(CancelNode *node, int reason) {
+  static_cast<ParentNode *>(node)->child->Fire(reason);
+}
+
+void CancelToken::Release() {
+  if (refs_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  if (parent_ != nullptr) {
+    parent_->Unregister(&parent_node_);
+    parent_->Release();
+  }
+  delete this;
+}
+
+int CancelToken::Reason() const {
+  int r = reason_.load(std::memory_order_acquire);
+  if (r != 0) return r;
+  if (deadline_ != kNoDeadline && NowNs() >= deadline_) return SLOTQ_ETIMEDOUT;
+  return SLOTQ_OK;
+}
+
+void CancelToken::Cancel() {
+  bool late = deadline_ != kNoDeadline && NowNs() >= deadline_;
+  Fire(late ? SLOTQ_ETIMEDOUT : SLOTQ_ECANCELED);
+}
+
+void CancelToken::BeginRun(CancelNode *n, bool *destroyed) {
+  n->started = true;
+  n->running = true;
+  n->runner = pthread_self();
+  n->destroyed = destroyed;
+}
+
+void CancelToken::RunNode(CancelNode *n, int reason, bool *destroyed) {
+  n->fn(n, reason);
+  MutexLock l(&mu_);
+  if (*destroyed) return;  // fn unregistered n: it may be freed already
+  n->running = false;
+  n->destroyed = nullptr;
+  // An unregistering thread may sleep on done. It cannot free n before it
+  // also takes mu_, which we hold.
+  if (n->done.exchange(kDoneYes, std::memory_order_release) == kDoneWaited) {
+    FutexWakeAll(&n->done);
+  }
+}
+
+void CancelToken::Fire(int reason) {
+  int expected = 0;
+  if (!reason_.compare_exchange_strong(expected, reason, std::memory_order_acq_rel)) return;
+  for (;;) {
+    bool destroyed = false;
+    CancelNode *n;
+    {
+      MutexLock l(&mu_);
+      n = head_;
+      if (n == nullptr) return;
+      head_ = n->next;
+      if (head_ != nullptr) head_->prev = nullptr;
+      n->in_list = false;
+      BeginRun(n, &destroyed);
+    }
+    RunNode(n, reason, &destroyed);
+  }
+}
+
+bool CancelToken::Register(CancelNode *node, bool watch_deadline) {
+  if (Reason() == SLOTQ_OK) {
+    bool watch = false;
+    bool added = false;
+    {
+      MutexLock l(&mu_);
+      if (reason_.load(std::memory_order_acquire) == 0) {
+        added = true;
+        node->prev = nullptr;
+        node->next = head_;
+        if (head_ != nullptr) head_->prev = node;
+        head_ = node;
+        node->in_list = true;
+        if (watch_deadline && deadline_ != kNoDeadline && !watched_) {
+          watched_ = true;
+          watch = true;
+        }
+      }
+    }
+    if (added) {
+      if (watch) {
+        Retain();  // the timer holds a reference until it fires us
+        if (!WatchDeadline(this, deadline_)) Release();
+      }
+      return true;
+    }
+  } else {
+    Fire(Reason());  // a passed deadline nobody fired yet
+  }
+  // Already fired: run it here, under the same protocol as Fire.
+  bool destroyed = false;
+  {
+    MutexLock l(&mu_);
+    BeginRun(node, &destroyed);
+  }
+  RunNode(node, reason_.load(std::memory_order_acquire), &destroyed);
+  return false;
+}
+
+bool CancelToken::Unregister(CancelNode *node) {
+  {
+    MutexLock l(&mu_);
+    if (node->in_list) {
+      if (node->prev != nullptr)
+        node->prev->next = node->next;
+      else
+        head_ = node->next;
+      if (node->next != nullptr) node->next->prev = node->prev;
+      node->in_list = false;
+      return false;
+    }
+    if (!node->started) return false;
+    if (node->running && pthread_equal(node->runner, pthread_self())) {
+      // Called from inside node->fn: the running thread must not touch node again.
+      *node->destroyed = true;
+      return true;
+    }
+  }
+  // fn started on another thread: wait until it returned.
+  for (;;) {
+    uint32_t d = node->done.load(std::memory_order_acquire);
+    if (d == kDoneYes) break;
+    if (d == kDoneNo &&
+        !node->done.compare_exchange_weak(d, kDoneWaited, std::memory_order_acquire)) {
+      continue;
+    }
+    FutexWait(&node->done, kDoneWaited, kNoDeadline);
+  }
+  // RunNode wakes us under mu_; taking it once more makes sure it finished
+  // touching node before the caller frees it.
+  MutexLock l(&mu_);
+  return true;
+}
+
+}  // namespace slotq

@@ -1,0 +1,102 @@
+// CancelToken: the library's cancellation token (slotq_cancel_t).
+#ifndef SLOTQ_SRC_CANCEL_H
+#define SLOTQ_SRC_CANCEL_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <atomic>
+
+#include "annotations.h"
+#include "mutex.h"
+
+namespace slotq {
+
+class CancelToken;
+
+/// A callback registered on a CancelToken. Embedded in whatever owns it (a
+/// blocking call's stack frame, a child token, a user registration).
+struct CancelNode {
+  using Fn = void (*)(CancelNode *self, int reason);
+
+  explicit CancelNode(Fn f) : fn(f) {}
+
+  Fn fn;
+  // All fields below are guarded by the owning token's mu_.
+  CancelNode *prev = nullptr;
+  CancelNode *next = nullptr;
+  bool in_list = false;
+  bool started = false;  // fn was called (or is running)
+  bool running = false;  // fn is running on thread `runner`
+  pthread_t runner{};
+  bool *destroyed = nullptr;      // set while fn runs: lets fn unregister itself
+  std::atomic<uint32_t> done{0};  // kDone*: whether fn returned (futex word)
+};
+
+constexpr uint32_t kDoneNo = 0;      // fn not returned
+constexpr uint32_t kDoneYes = 1;     // fn returned
+constexpr uint32_t kDoneWaited = 2;  // fn not returned, a thread sleeps until it does
+
+/// Fires once, explicitly (Cancel), through its parent, or at its deadline.
+/// Callbacks run on the firing thread, one at a time, without mu_ held.
+class CancelToken {
+ public:
+  /// A new token with one reference; nullptr when out of memory. The child
+  /// inherits the parent's deadline if it is earlier than `deadline_ns`.
+  static CancelToken *Create(CancelToken *parent, int64_t deadline_ns);
+
+  void Retain() { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void Release();
+
+  /// SLOTQ_OK while live, SLOTQ_ECANCELED once cancelled (itself or a parent),
+  /// SLOTQ_ETIMEDOUT once its deadline passed.
+  int Reason() const;
+  bool Fired() const { return Reason() != 0; }
+
+  /// The absolute deadline (kNoDeadline for none), already including the parents'.
+  int64_t deadline() const { return deadline_; }
+
+  /// Fires with SLOTQ_ECANCELED (or SLOTQ_ETIMEDOUT if the deadline passed first).
+  void Cancel();
+
+  /// Fires with `reason` if not fired yet, and runs the callbacks.
+  void Fire(int reason);
+
+  /// Adds `node`. If the token already fired, runs node->fn on this thread
+  /// and returns false. `watch_deadline` asks the timer thread to fire the
+  /// token at its deadline (needed only for callbacks nobody else times).
+  bool Register(CancelNode *node, bool watch_deadline);
+
+  /// Removes `node`. If its fn already started on another thread, waits for it
+  /// to return; if it is running on this thread (fn unregistering itself),
+  /// returns at once. Returns true if fn started.
+  bool Unregister(CancelNode *node);
+
+ private:
+  CancelToken(CancelToken *parent, int64_t deadline_ns);
+  ~CancelToken() = default;
+  static void PropagateFromParent(CancelNode *node, int reason);
+  // Marks `n` started and running on this thread. Requires mu_.
+  void BeginRun(CancelNode *n, bool *destroyed) SLOTQ_REQUIRES(mu_);
+  // Runs n->fn without mu_, then (unless fn unregistered n) marks it done.
+  void RunNode(CancelNode *n, int reason, bool *destroyed) SLOTQ_EXCLUDES(mu_);
+
+  std::atomic<uint32_t> refs_{1};
+  std::atomic<int> reason_{0};  // 0 until fired, then the reason, never changes again
+  const int64_t deadline_;
+  // Registered on parent_ to follow its cancellation.
+  struct ParentNode : CancelNode {
+    explicit ParentNode(CancelToken *c) : CancelNode(&CancelToken::PropagateFromParent), child(c) {}
+    CancelToken *child;
+  };
+  CancelToken *const parent_;  // holds a reference; may be null
+  ParentNode parent_node_;
+
+  Mutex mu_;  // guards the callback list and every node's bookkeeping fields
+  CancelNode *head_ SLOTQ_GUARDED_BY(mu_) = nullptr;
+  bool watched_ SLOTQ_GUARDED_BY(mu_) = false;  // handed to the deadline timer
+};
+
+}  // namespace slotq
+
+#endif  // SLOTQ_SRC_CANCEL_H

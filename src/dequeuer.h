@@ -1,0 +1,83 @@
+// Dequeuer: one caller's cancellable wait for slots of one queue
+// (slotq_dequeuer_t, the seed's startDequeuer without its goroutine).
+#ifndef SLOTQ_SRC_DEQUEUER_H
+#define SLOTQ_SRC_DEQUEUER_H
+
+#include <stdint.h>
+
+#include <atomic>
+
+#include "cancel.h"
+#include "slotq.h"
+#include "wait.h"
+
+namespace slotq {
+
+class Queue;
+struct Token;
+
+// Payload of the waiting thread's Parker word.
+constexpr uint32_t kParkWaiting = 0;
+constexpr uint32_t kParkHanded = 1;   // a token was handed to the dequeuer
+constexpr uint32_t kParkStopped = 2;  // the dequeuer was stopped
+
+/// No thread of its own. A dequeuer waits in its queue's list of waiters
+/// either for a thread blocked in Next() (parker_) or, armed, to notify an
+/// event-driven host (Arm). A slot offered meanwhile is handed to it directly
+/// (handed_); Next() gives it to the caller, who then holds it lent (lent_)
+/// until it is acquired or goes back to the queue.
+class Dequeuer {
+ public:
+  /// Holds a handle on `q` and a reference on `cancel` (may be null).
+  static Dequeuer *Create(Queue *q, CancelToken *cancel);
+
+  int Next(int64_t timeout_ns, CancelToken *cancel, Token **out);
+  int Stop();
+  void Free();
+  void SetNotify(slotq_notify_fn fn, void *arg);
+  int Fd(int *fd);
+  int Arm();
+
+  /// Delivers one notification counted in notifying_ (no lock held).
+  void Notify();
+
+ private:
+  friend class Queue;
+  Dequeuer(Queue *q, CancelToken *c) : queue_(q), cancel_(c), cancel_watch_(this) {}
+  ~Dequeuer() = default;
+  bool Cancelled(CancelToken *extra) const;
+  bool OnNotifyingThread() const;
+  void FinishFree();
+  static void OnCancel(CancelNode *node, int reason);
+
+  Queue *const queue_;
+  CancelToken *const cancel_;
+  std::atomic<bool> stopped_{false};
+  std::atomic<bool> in_next_{false};  // a thread is inside Next()
+
+  // Registered on cancel_ while the dequeuer may be armed, to notify when it fires.
+  struct CancelWatch : CancelNode {
+    explicit CancelWatch(Dequeuer *d) : CancelNode(&Dequeuer::OnCancel), deq(d) {}
+    Dequeuer *deq;
+  };
+  CancelWatch cancel_watch_;
+  std::atomic<bool> watching_cancel_{false};
+
+  // Guarded by queue_->mu_ (the analysis cannot name it through queue_):
+  Dequeuer *prev_ = nullptr;  // links in queue_->waiters_
+  Dequeuer *next_ = nullptr;
+  bool enlisted_ = false;
+  Parker *parker_ = nullptr;    // the thread blocked in Next(), if any
+  bool armed_ = false;          // an event-driven host wants one notification
+  Token *handed_ = nullptr;     // handed to us, not yet returned by Next() (a reference)
+  Token *lent_ = nullptr;       // returned by Next(), not acquired yet (a reference)
+  uint32_t notifying_ = 0;      // notifications decided but not yet delivered
+  bool free_deferred_ = false;  // Free() was called from our own notification
+  slotq_notify_fn notify_fn_ = nullptr;
+  void *notify_arg_ = nullptr;
+  int fd_ = -1;  // eventfd, or -1
+};
+
+}  // namespace slotq
+
+#endif  // SLOTQ_SRC_DEQUEUER_H

@@ -1,0 +1,51 @@
+// Manager: the table from slot key to queue (slotq_mgr_t, the seed's slotQueueMgr).
+#ifndef SLOTQ_SRC_MANAGER_H
+#define SLOTQ_SRC_MANAGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mutex>
+
+#include "slotq.h"
+
+namespace slotq {
+
+class Queue;
+
+/// Open addressing with linear probing over an array of queue pointers,
+/// indexed by the key's first 8 bytes (a SHA-1 digest is already uniformly
+/// spread). Lookups cost the same whatever the number of queues; the table
+/// doubles when 3/4 full. A queue in the table holds one handle for it.
+class Manager {
+ public:
+  static Manager *Create();
+  void Destroy();
+
+  /// slotq_mgr_get_by_key: finds or creates, and enters Waiter, in one
+  /// critical section. Returns a new handle in *out.
+  int Get(const slotq_key &key, Queue **out, int *is_new);
+  /// slotq_mgr_delete.
+  int Delete(Queue *q);
+  size_t Count();
+  void SetMaxWaiters(uint32_t max) {
+    std::lock_guard<std::mutex> l(mu_);
+    max_waiters_ = max;
+  }
+
+ private:
+  Manager() = default;
+  ~Manager();
+  size_t Find(const unsigned char *key) const;  // slot index, or the empty slot to use
+  bool Grow();
+
+  std::mutex mu_;  // guards table_, mask_, count_, max_waiters_ (the seed's hMu)
+  Queue **table_ = nullptr;
+  size_t mask_ = 0;  // capacity - 1 (capacity is a power of two)
+  size_t count_ = 0;
+  uint32_t max_waiters_ = 0;  // 0: no cap
+};
+
+}  // namespace slotq
+
+#endif  // SLOTQ_SRC_MANAGER_H

@@ -1,0 +1,311 @@
+#include "queue.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <new>
+
+#include "cancel.h"
+#include "clock.h"
+#include "dequeuer.h"
+#include "signal_listener.h"
+#include "token.h"
+
+namespace slotq {
+
+Queue *Queue::Create(const void *key, size_t key_len) {
+  if (key_len > SLOTQ_MAX_QUEUE_KEY) return nullptr;
+  // The key lives right after key_len_, in the same allocation: a queue of a
+  // 20-byte key takes one 160-byte malloc chunk.
+  size_t size = offsetof(Queue, key_len_) + 1 + key_len;
+  if (size < sizeof(Queue)) size = sizeof(Queue);
+  void *mem = malloc(size);
+  if (mem == nullptr) return nullptr;
+  Queue *q = new (mem) Queue();
+  q->key_len_ = static_cast<uint8_t>(key_len);
+  if (key_len != 0) memcpy(&q->key_len_ + 1, key, key_len);
+  return q;
+}
+
+void Queue::ReleaseHandle() {
+  if (handles_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  Shutdown();
+  ReleaseMem();
+}
+
+void Queue::ReleaseMem() {
+  if (mem_refs_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  this->~Queue();
+  free(this);
+}
+
+// Nobody holds a handle any more, so nobody can queue, dequeue or eject here:
+// discard the idle slots so that their containers learn it.
+void Queue::Shutdown() {
+  if (sigword_.load(std::memory_order_acquire) & kHasListener) DropSignalListener(this);
+  Token *list;
+  {
+    MutexLock l(&mu_);
+    list = top_;
+    top_ = nullptr;
+    for (Token *t = list; t != nullptr; t = t->older) {
+      uint32_t v = t->word.load(std::memory_order_relaxed);
+      while (!t->word.compare_exchange_weak(v, (v & ~kStateMask) | SLOTQ_TOKEN_DISCARDED | kClosing,
+                                            std::memory_order_acq_rel)) {
+      }
+    }
+  }
+  while (list != nullptr) {
+    Token *t = list;
+    list = t->older;
+    t->newer = t->older = nullptr;
+    t->RunClose(true);
+    t->Release();  // the stack's reference
+  }
+}
+
+void Queue::Push(Token *t) {
+  t->newer = nullptr;
+  t->older = top_;
+  if (top_ != nullptr) top_->newer = t;
+  top_ = t;
+}
+
+Token *Queue::Pop() {
+  Token *t = top_;
+  if (t != nullptr) Unlink(t);
+  return t;
+}
+
+void Queue::Unlink(Token *t) {
+  if (t->newer != nullptr)
+    t->newer->older = t->older;
+  else
+    top_ = t->older;
+  if (t->older != nullptr) t->older->newer = t->newer;
+  t->newer = t->older = nullptr;
+}
+
+// Sets the state bits without clearing kSleepers: for changes that do not
+// fire the trigger, so sleepers must keep sleeping (and keep being woken).
+static void SetStateKeepSleepers(Token *t, uint32_t state) {
+  uint32_t v = t->word.load(std::memory_order_relaxed);
+  while (!t->word.compare_exchange_weak(v, (v & ~kStateMask) | state, std::memory_order_acq_rel)) {
+  }
+}
+
+void Queue::HandOrPush(Token *t, PendingWake *wake) {
+  Dequeuer *d = waiters_;
+  if (d == nullptr) {
+    SetStateKeepSleepers(t, SLOTQ_TOKEN_QUEUED);
+    Push(t);
+    return;
+  }
+  Delist(d);
+  SetStateKeepSleepers(t, SLOTQ_TOKEN_LENT);
+  d->handed_ = t;
+  if (d->parker_ != nullptr) {
+    wake->word = &d->parker_->word;
+    wake->old = SetPayload(wake->word, kPayloadMask, kParkHanded);
+  }
+  if (d->armed_) {
+    d->armed_ = false;
+    d->notifying_++;
+    wake->notify = d;
+  }
+}
+
+void PendingWake::Deliver() {
+  if (word != nullptr) WakeIfSleepers(word, old);
+  if (notify != nullptr) notify->Notify();
+}
+
+void Queue::Enlist(Dequeuer *d) {
+  if (waiters_ == nullptr) {
+    d->prev_ = d->next_ = d;
+    waiters_ = d;
+  } else {
+    Dequeuer *tail = waiters_->prev_;
+    d->prev_ = tail;
+    d->next_ = waiters_;
+    tail->next_ = d;
+    waiters_->prev_ = d;
+  }
+  d->enlisted_ = true;
+}
+
+void Queue::Delist(Dequeuer *d) {
+  if (d->next_ == d) {
+    waiters_ = nullptr;
+  } else {
+    d->prev_->next_ = d->next_;
+    d->next_->prev_ = d->prev_;
+    if (waiters_ == d) waiters_ = d->next_;
+  }
+  d->prev_ = d->next_ = nullptr;
+  d->enlisted_ = false;
+}
+
+Token *Queue::GiveBack(Token **slot, PendingWake *wake) {
+  Token *t = *slot;
+  if (t == nullptr) return nullptr;
+  *slot = nullptr;
+  uint32_t v = t->word.load(std::memory_order_acquire);
+  while ((v & kStateMask) == SLOTQ_TOKEN_LENT) {
+    // Races only with the lock-free LENT -> ACQUIRED of Token::Acquire.
+    if (t->word.compare_exchange_weak(v, (v & ~kStateMask) | SLOTQ_TOKEN_QUEUED,
+                                      std::memory_order_acq_rel)) {
+      HandOrPush(t, wake);
+      return nullptr;
+    }
+  }
+  return t;  // acquired or ejected meanwhile: d's reference is to be dropped
+}
+
+int Queue::QueueSlot(void *slot, const slotq_slot_ops *ops, Token **out) {
+  Token *t = new (std::nothrow) Token(slot, ops, this);
+  if (t == nullptr) return SLOTQ_ENOMEM;
+  RetainMem();
+  PendingWake wake;
+  {
+    MutexLock l(&mu_);
+    t->id = next_id_++;
+    HandOrPush(t, &wake);
+  }
+  wake.Deliver();
+  *out = t;
+  return SLOTQ_OK;
+}
+
+int Queue::Eject(Token *t) {
+  if (t->queue != this) return SLOTQ_EWRONGQUEUE;
+  bool was_queued = false;
+  {
+    MutexLock l(&mu_);
+    uint32_t v = t->word.load(std::memory_order_acquire);
+    for (;;) {
+      uint32_t st = v & kStateMask;
+      if (st != SLOTQ_TOKEN_QUEUED && st != SLOTQ_TOKEN_LENT) return SLOTQ_EGONE;
+      // The trigger fires only once close has run (RunClose), so sleepers
+      // stay asleep for now.
+      if (t->word.compare_exchange_weak(v, (v & ~kStateMask) | SLOTQ_TOKEN_EJECTED | kClosing,
+                                        std::memory_order_acq_rel)) {
+        was_queued = st == SLOTQ_TOKEN_QUEUED;
+        break;
+      }
+    }
+    if (was_queued) Unlink(t);
+    // A lent token stays referenced by its dequeuer, which drops it later.
+  }
+  ejected_.fetch_add(1, std::memory_order_relaxed);
+  t->RunClose(true);
+  if (was_queued) t->Release();  // the stack's reference
+  return SLOTQ_OK;
+}
+
+int Queue::AcquireQueued(Token *t) {
+  uint32_t old = 0;
+  bool won = false;
+  {
+    MutexLock l(&mu_);
+    if (t->State() == SLOTQ_TOKEN_QUEUED) {
+      Unlink(t);
+      old = SetPayload(&t->word, kStateMask, SLOTQ_TOKEN_ACQUIRED);
+      won = true;
+    }
+  }
+  // Lent meanwhile (acquired lock-free there) or already final (fails there).
+  if (!won) return t->Acquire();
+  WakeIfSleepers(&t->word, old);  // t is alive: the caller holds a reference
+  acquired_.fetch_add(1, std::memory_order_relaxed);
+  t->FireTrigger(SLOTQ_TOKEN_ACQUIRED);
+  t->Release();  // the stack's reference
+  return SLOTQ_OK;
+}
+
+size_t Queue::Len() const {
+  MutexLock l(&mu_);
+  size_t n = 0;
+  for (Token *t = top_; t != nullptr; t = t->older) n++;
+  return n;
+}
+
+uint64_t Queue::QueuedTotal() const {
+  MutexLock l(&mu_);
+  return next_id_;
+}
+
+int Queue::EnterState(int state) {
+  MutexLock l(&mu_);
+  return stats_.Enter(state);
+}
+
+int Queue::EnterWaiterCapped(uint32_t max_waiters) {
+  MutexLock l(&mu_);
+  if (max_waiters != 0 && stats_.states[SLOTQ_WAITER] >= max_waiters) return SLOTQ_EOVERLOAD;
+  return stats_.Enter(SLOTQ_WAITER);
+}
+
+int Queue::ExitState(int state) {
+  MutexLock l(&mu_);
+  return stats_.Exit(state);
+}
+
+int Queue::ExitStateLatency(int state, uint64_t latency) {
+  MutexLock l(&mu_);
+  int rc = stats_.Exit(state);
+  if (rc == SLOTQ_OK) stats_.Record(state, latency);
+  return rc;
+}
+
+void Queue::RecordLatency(int state, uint64_t latency) {
+  MutexLock l(&mu_);
+  stats_.Record(state, latency);
+}
+
+void Queue::Snapshot(slotq_stats *out) const {
+  MutexLock l(&mu_);
+  stats_.Snapshot(out);
+}
+
+bool Queue::Idle() const {
+  MutexLock l(&mu_);
+  return stats_.Idle();
+}
+
+bool Queue::Signal() {
+  uint32_t v = sigword_.load(std::memory_order_relaxed);
+  for (;;) {
+    if (v & kSignalPending) return false;
+    if (sigword_.compare_exchange_weak(v, (v | kSignalPending) & ~kSleepers,
+                                       std::memory_order_acq_rel)) {
+      WakeIfSleepers(&sigword_, v);
+      if (v & kHasListener) NotifySignalListener(this);
+      return true;
+    }
+  }
+}
+
+void Queue::SetHasListener(bool has) {
+  uint32_t v = sigword_.load(std::memory_order_relaxed);
+  uint32_t bit = has ? kHasListener : 0;
+  while (!sigword_.compare_exchange_weak(v, (v & ~kHasListener) | bit, std::memory_order_acq_rel)) {
+  }
+}
+
+int Queue::WaitSignal(int64_t deadline, CancelToken *cancel) {
+  for (;;) {
+    int rc = BlockOn(
+        &sigword_, [](uint32_t p) { return (p & kSignalPending) != 0; }, deadline, cancel, nullptr);
+    if (rc != SLOTQ_OK) return rc;
+    // Consume it; another waiter may have been quicker.
+    uint32_t v = sigword_.load(std::memory_order_acquire);
+    while (v & kSignalPending) {
+      if (sigword_.compare_exchange_weak(v, v & ~kSignalPending, std::memory_order_acq_rel)) {
+        return SLOTQ_OK;
+      }
+    }
+  }
+}
+
+}  // namespace slotq

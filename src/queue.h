@@ -1,0 +1,127 @@
+// Queue: the slot queue of one function (slotq_queue_t, the seed's slotQueue).
+#ifndef SLOTQ_SRC_QUEUE_H
+#define SLOTQ_SRC_QUEUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <atomic>
+
+#include "annotations.h"
+#include "mutex.h"
+#include "slotq.h"
+#include "stats.h"
+#include "wait.h"
+
+namespace slotq {
+
+struct Token;
+class Dequeuer;
+class CancelToken;
+
+/// A wake decided under a lock and delivered after it is released.
+struct PendingWake {
+  std::atomic<uint32_t> *word = nullptr;  // a Parker's word
+  uint32_t old = 0;                       // the word before the change
+  Dequeuer *notify = nullptr;             // an armed dequeuer (its notifying_ was raised)
+  void Deliver();
+};
+
+/// Payload bits of Queue::sigword_.
+constexpr uint32_t kSignalPending = 0x1;
+constexpr uint32_t kHasListener = 0x2;  // see signal_listener.h
+
+/// Two reference counts keep a queue safe to share:
+///  - handles_: users, managers and dequeuers. When it reaches zero the
+///    queue shuts down (slots still on the stack are discarded), because
+///    nobody can reach it any more.
+///  - mem_refs_: memory. One for all handles together, plus one per live
+///    token, so a token may always touch its queue.
+///
+/// Invariant: a dequeuer is in waiters_ only while the stack is empty, since
+/// a slot offered while a dequeuer waits goes straight to that dequeuer.
+class Queue {
+ public:
+  /// A queue with one handle, or nullptr when out of memory. key_len <= 64.
+  static Queue *Create(const void *key, size_t key_len);
+
+  void RetainHandle() { handles_.fetch_add(1, std::memory_order_relaxed); }
+  void ReleaseHandle();
+  void RetainMem() { mem_refs_.fetch_add(1, std::memory_order_relaxed); }
+  void ReleaseMem();
+
+  const unsigned char *key() const { return &key_len_ + 1; }
+  size_t key_len() const { return key_len_; }
+
+  /// slotq_queue_slot.
+  int QueueSlot(void *slot, const slotq_slot_ops *ops, Token **out);
+  /// slotq_eject.
+  int Eject(Token *t);
+  /// Acquire of a token that is still on the stack (rare: callers normally
+  /// acquire what a dequeuer lent them).
+  int AcquireQueued(Token *t);
+  /// Slots on the stack. O(slots).
+  size_t Len() const;
+
+  int EnterState(int state);
+  int ExitState(int state);
+  int ExitStateLatency(int state, uint64_t latency);
+  void RecordLatency(int state, uint64_t latency);
+  void Snapshot(slotq_stats *out) const;
+  bool Idle() const;
+  /// Under the manager's lock: counts a waiter unless `max_waiters` (0: no
+  /// cap) are already waiting.
+  int EnterWaiterCapped(uint32_t max_waiters);
+
+  /// slotq_queue_signal: true if this call made the signal pending.
+  bool Signal();
+  /// slotq_queue_wait_signal.
+  int WaitSignal(int64_t deadline, CancelToken *cancel);
+  /// Marks whether the signal listener table has an entry for this queue.
+  void SetHasListener(bool has);
+
+  /// Slot counters for metrics.
+  uint64_t QueuedTotal() const;
+  uint64_t AcquiredTotal() const { return acquired_.load(std::memory_order_relaxed); }
+  uint64_t EjectedTotal() const { return ejected_.load(std::memory_order_relaxed); }
+  uint64_t ClosedTotal() const { return closed_.load(std::memory_order_relaxed); }
+  void CountAcquired() { acquired_.fetch_add(1, std::memory_order_relaxed); }
+  void CountClosed() { closed_.fetch_add(1, std::memory_order_relaxed); }
+
+ private:
+  friend class Dequeuer;
+  Queue() = default;
+  ~Queue() = default;
+
+  void Shutdown();
+  // Stack operations, all under mu_.
+  void Push(Token *t) SLOTQ_REQUIRES(mu_);
+  Token *Pop() SLOTQ_REQUIRES(mu_);
+  void Unlink(Token *t) SLOTQ_REQUIRES(mu_);
+  // Gives `t` (state QUEUED or fresh) to the longest-waiting dequeuer, or
+  // pushes it on the stack. The queue side's reference goes with it.
+  void HandOrPush(Token *t, PendingWake *wake) SLOTQ_REQUIRES(mu_);
+  void Enlist(Dequeuer *d) SLOTQ_REQUIRES(mu_);
+  void Delist(Dequeuer *d) SLOTQ_REQUIRES(mu_);
+  // Takes back a token a dequeuer holds (*slot: its lent_ or handed_) and
+  // clears *slot. Returns it if it can't go back to the queue (acquired or
+  // ejected meanwhile): the caller then drops the dequeuer's reference.
+  Token *GiveBack(Token **slot, PendingWake *wake) SLOTQ_REQUIRES(mu_);
+
+  std::atomic<uint32_t> handles_{1};
+  std::atomic<uint32_t> mem_refs_{1};
+  mutable Mutex mu_;                            // guards the stack, waiters_, next_id_, stats_
+  std::atomic<uint32_t> sigword_{0};            // kSignalPending, sleepers, epoch (see wait.h)
+  Token *top_ SLOTQ_GUARDED_BY(mu_) = nullptr;  // newest idle slot
+  Dequeuer *waiters_ SLOTQ_GUARDED_BY(mu_) = nullptr;  // circular, oldest first
+  uint64_t next_id_ SLOTQ_GUARDED_BY(mu_) = 0;         // also the count of slots ever queued
+  Stats stats_ SLOTQ_GUARDED_BY(mu_);
+  std::atomic<uint64_t> acquired_{0};  // slots acquired by a caller
+  std::atomic<uint64_t> ejected_{0};   // slots ejected
+  std::atomic<uint64_t> closed_{0};    // close callbacks run (after use, eject or shutdown)
+  uint8_t key_len_ = 0;                // the key's bytes follow this one in the same allocation
+};
+
+}  // namespace slotq
+
+#endif  // SLOTQ_SRC_QUEUE_H

@@ -1,0 +1,143 @@
+#include "signal_listener.h"
+
+#include <stdint.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "queue.h"
+
+namespace slotq {
+namespace {
+
+struct Listener {
+  slotq_notify_fn fn = nullptr;
+  void *arg = nullptr;
+  int fd = -1;
+  int running = 0;         // callbacks in flight
+  bool removed = false;    // out of the table; the last callback frees it
+  std::thread::id runner;  // the thread of the latest one (for re-entry)
+};
+
+struct Table {
+  std::mutex mu;                 // guards map and every Listener in it
+  std::condition_variable idle;  // a Listener's running dropped to zero
+  std::unordered_map<const Queue *, Listener *> map;
+};
+
+// Never destroyed: queues may be released during static destruction.
+Table &TheTable() {
+  static Table *table = new Table();
+  return *table;
+}
+
+// Waits until no callback of `l` runs, except one on this very thread.
+void WaitIdle(Table &t, std::unique_lock<std::mutex> &lock, Listener *l) {
+  t.idle.wait(lock, [l] {
+    return l->running == 0 || (l->running == 1 && l->runner == std::this_thread::get_id());
+  });
+}
+
+}  // namespace
+
+int SetSignalListener(Queue *q, slotq_notify_fn fn, void *arg) {
+  Table &t = TheTable();
+  std::unique_lock<std::mutex> lock(t.mu);
+  auto it = t.map.find(q);
+  if (fn == nullptr) {
+    if (it == t.map.end()) return SLOTQ_OK;
+    Listener *l = it->second;
+    WaitIdle(t, lock, l);
+    q->SetHasListener(false);
+    t.map.erase(it);
+    if (l->running == 0) {
+      if (l->fd >= 0) close(l->fd);
+      delete l;
+    } else {
+      // Removed from inside its own callback: NotifySignalListener frees it.
+      l->removed = true;
+    }
+    return SLOTQ_OK;
+  }
+  Listener *l;
+  if (it == t.map.end()) {
+    l = new Listener();  // bad_alloc becomes SLOTQ_ENOMEM at the C boundary
+    t.map.emplace(q, l);
+    q->SetHasListener(true);
+  } else {
+    l = it->second;
+    WaitIdle(t, lock, l);
+  }
+  l->fn = fn;
+  l->arg = arg;
+  return SLOTQ_OK;
+}
+
+int SignalListenerFd(Queue *q, int *fd) {
+  Table &t = TheTable();
+  std::lock_guard<std::mutex> lock(t.mu);
+  auto it = t.map.find(q);
+  Listener *l;
+  if (it == t.map.end()) {
+    l = new Listener();
+    t.map.emplace(q, l);
+    q->SetHasListener(true);
+  } else {
+    l = it->second;
+  }
+  if (l->fd < 0) {
+    l->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (l->fd < 0) return SLOTQ_ENOMEM;
+  }
+  *fd = l->fd;
+  return SLOTQ_OK;
+}
+
+void NotifySignalListener(const Queue *q) {
+  Table &t = TheTable();
+  std::unique_lock<std::mutex> lock(t.mu);
+  auto it = t.map.find(q);
+  if (it == t.map.end()) return;
+  Listener *l = it->second;
+  slotq_notify_fn fn = l->fn;
+  void *arg = l->arg;
+  if (l->fd >= 0) {
+    uint64_t one = 1;
+    ssize_t n = write(l->fd, &one, sizeof(one));
+    (void)n;  // EAGAIN only when the counter is saturated: still readable
+  }
+  if (fn == nullptr) return;
+  l->running++;
+  l->runner = std::this_thread::get_id();
+  lock.unlock();
+  fn(arg);
+  lock.lock();
+  l->running--;
+  if (l->removed && l->running == 0) {
+    if (l->fd >= 0) close(l->fd);
+    delete l;
+  }
+  t.idle.notify_all();
+}
+
+void DropSignalListener(const Queue *q) {
+  Table &t = TheTable();
+  std::unique_lock<std::mutex> lock(t.mu);
+  auto it = t.map.find(q);
+  if (it == t.map.end()) return;
+  Listener *l = it->second;
+  WaitIdle(t, lock, l);
+  t.map.erase(it);
+  if (l->running == 0) {
+    if (l->fd >= 0) close(l->fd);
+    delete l;
+  } else {
+    l->removed = true;
+  }
+}
+
+}  // namespace slotq

@@ -1,0 +1,139 @@
+// How the library blocks: a 32-bit futex word shared by an object's state and
+// the threads sleeping on it, plus cancellation tokens that can wake them.
+//
+// Word layout (every blocking wait in the library uses it):
+//   bits 0..14   the owner's payload (a token's state, a parker's message, ...)
+//   bit  15      kSleepers: a thread sleeps, or is about to, on this word
+//   bits 16..31  an epoch that cancellation bumps to wake sleepers without
+//                touching the payload (so a wake between a sleeper's last
+//                check and its sleep is never lost)
+//
+// A thread that changes the payload clears kSleepers in the same atomic step
+// and, if it was set, wakes the word (WakeIfSleepers). Because it wakes after
+// the change, the word must stay valid until the wake: every word lives in an
+// object the waker holds a reference to, or in a Parker, which is never freed.
+#ifndef SLOTQ_SRC_WAIT_H
+#define SLOTQ_SRC_WAIT_H
+
+#include <stdint.h>
+
+#include <atomic>
+
+#include "cancel.h"
+#include "clock.h"
+#include "futex.h"
+#include "slotq.h"
+
+namespace slotq {
+
+constexpr uint32_t kPayloadMask = 0x7fff;
+constexpr uint32_t kSleepers = 0x8000;
+constexpr uint32_t kEpochUnit = 0x10000;
+
+/// Replaces the payload bits selected by `mask` with `bits`, clears kSleepers,
+/// and returns the previous word. Pair with WakeIfSleepers(old).
+inline uint32_t SetPayload(std::atomic<uint32_t> *w, uint32_t mask, uint32_t bits) {
+  uint32_t old = w->load(std::memory_order_relaxed);
+  while (!w->compare_exchange_weak(old, (old & ~(mask | kSleepers)) | bits,
+                                   std::memory_order_acq_rel, std::memory_order_relaxed)) {
+  }
+  return old;
+}
+
+/// Wakes the word's sleepers if `old` (the word before a SetPayload) had any.
+inline void WakeIfSleepers(std::atomic<uint32_t> *w, uint32_t old) {
+  if (old & kSleepers) FutexWakeAll(w);
+}
+
+/// A thread's private futex word for waits where the object waited on may be
+/// freed by its owner right after the wait (dequeuers). Parkers are recycled
+/// between threads but never freed, so a late wake is at worst spurious.
+struct Parker {
+  std::atomic<uint32_t> word{0};
+  Parker *next_free = nullptr;  // in the global free list while unused
+};
+
+/// The calling thread's parker (taken from the pool on first use, returned
+/// when the thread exits). nullptr only if memory is exhausted.
+Parker *ThisThreadParker();
+
+/// How long a waiter spins before it sleeps, and how many may spin at once.
+struct SpinPolicy {
+  static int64_t SpinNs();     // spin budget per wait, in nanoseconds
+  static bool TryBeginSpin();  // false when enough threads already spin
+  static void EndSpin();
+};
+
+/// One sleeper's registration on a cancellation token: bumps the word's epoch
+/// and wakes it when the token fires.
+struct WakeOnCancel : CancelNode {
+  explicit WakeOnCancel(std::atomic<uint32_t> *w) : CancelNode(&WakeOnCancel::Wake), word(w) {}
+  static void Wake(CancelNode *n, int /*reason*/) {
+    std::atomic<uint32_t> *w = static_cast<WakeOnCancel *>(n)->word;
+    w->fetch_add(kEpochUnit, std::memory_order_release);
+    FutexWakeAll(w);
+  }
+  std::atomic<uint32_t> *word;
+};
+
+/// Blocks until `ready(payload)`, the absolute `deadline`, or a cancellation
+/// token (either may be null) fires. Returns SLOTQ_OK, SLOTQ_ECANCELED or
+/// SLOTQ_ETIMEDOUT; readiness wins over cancellation, cancellation over the
+/// timeout. Spins briefly before sleeping.
+template <class Ready>
+int BlockOn(std::atomic<uint32_t> *word, Ready ready, int64_t deadline, CancelToken *c1,
+            CancelToken *c2) {
+  if (ready(word->load(std::memory_order_acquire) & kPayloadMask)) return 0;
+  if (deadline != 0 && SpinPolicy::TryBeginSpin()) {
+    int64_t until = NowNs() + SpinPolicy::SpinNs();
+    if (until > deadline) until = deadline;
+    bool got = false;
+    for (unsigned i = 1;; i++) {
+      if (ready(word->load(std::memory_order_acquire) & kPayloadMask)) {
+        got = true;
+        break;
+      }
+      CpuRelax();
+      if ((i & 15) == 0 && NowNs() >= until) break;
+    }
+    SpinPolicy::EndSpin();
+    if (got) return 0;
+  }
+  if (c1 != nullptr && c1->deadline() < deadline) deadline = c1->deadline();
+  if (c2 != nullptr && c2->deadline() < deadline) deadline = c2->deadline();
+  WakeOnCancel n1(word), n2(word);
+  if (c1 != nullptr) c1->Register(&n1, false);
+  if (c2 != nullptr) c2->Register(&n2, false);
+  int rc;
+  for (;;) {
+    uint32_t v = word->load(std::memory_order_acquire);
+    if (ready(v & kPayloadMask)) {
+      rc = 0;
+      break;
+    }
+    if (c1 != nullptr && c1->Fired()) {
+      rc = SLOTQ_ECANCELED;
+      break;
+    }
+    if (c2 != nullptr && c2->Fired()) {
+      rc = SLOTQ_ECANCELED;
+      break;
+    }
+    if (NowNs() >= deadline) {
+      rc = SLOTQ_ETIMEDOUT;
+      break;
+    }
+    if ((v & kSleepers) == 0) {
+      if (!word->compare_exchange_weak(v, v | kSleepers, std::memory_order_relaxed)) continue;
+      v |= kSleepers;
+    }
+    FutexWait(word, v, deadline);
+  }
+  if (c1 != nullptr) c1->Unregister(&n1);
+  if (c2 != nullptr) c2->Unregister(&n2);
+  return rc;
+}
+
+}  // namespace slotq
+
+#endif  // SLOTQ_SRC_WAIT_H
