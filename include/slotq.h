@@ -108,10 +108,14 @@ extern "C" {
  *
  * Compare it with #SLOTQ_VERSION_NUMBER to check that the shared object a
  * program runs against is the one it was compiled for. Never fails.
+ * @return the version number.
  */
 SLOTQ_API unsigned slotq_version(void);
 
-/** @brief The version of the loaded library as a static string, e.g. "1.0.0". Never fails. */
+/**
+ * @brief The version of the loaded library as a static string, e.g. "1.0.0". Never fails.
+ * @return a static string; never NULL.
+ */
 SLOTQ_API const char *slotq_version_string(void);
 /** @} */
 
@@ -122,7 +126,8 @@ SLOTQ_API const char *slotq_version_string(void);
 /**
  * @brief X-macro table of every status: `X(name, value, message)`.
  *
- * Lets a binding generate its own error table without copying this header.
+ * Lets a binding or a host generate its own error table; it lists exactly the
+ * enumerators of #slotq_status (the library checks this at build time).
  */
 #define SLOTQ_STATUS_MAP(X)                                 \
   X(OK, 0, "success")                                       \
@@ -172,19 +177,37 @@ SLOTQ_API const char *slotq_version_string(void);
  * - #SLOTQ_EINTERNAL: an unexpected internal failure; a bug, please report it.
  */
 typedef enum slotq_status {
-#define SLOTQ_STATUS_ENUM_(name, value, message) SLOTQ_##name = (value),
-  SLOTQ_STATUS_MAP(SLOTQ_STATUS_ENUM_)
-#undef SLOTQ_STATUS_ENUM_
+  SLOTQ_OK = 0,           /**< Success. */
+  SLOTQ_EINVAL = -1,      /**< Invalid argument. */
+  SLOTQ_ENOMEM = -2,      /**< Out of memory; nothing was changed. */
+  SLOTQ_ETIMEDOUT = -3,   /**< The call's own timeout passed. */
+  SLOTQ_ECANCELED = -4,   /**< A cancellation token passed to the call fired. */
+  SLOTQ_ESTOPPED = -5,    /**< The dequeuer was stopped. */
+  SLOTQ_EGONE = -6,       /**< The slot was already acquired, ejected or closed. */
+  SLOTQ_ESTATE = -7,      /**< Not valid in the current state. */
+  SLOTQ_EWRONGQUEUE = -8, /**< The token belongs to another queue. */
+  SLOTQ_EBUSY = -9,       /**< Busy: a queue not idle, a dequeuer already in use. */
+  SLOTQ_ENOTFOUND = -10,  /**< Not found. */
+  SLOTQ_EOVERLOAD = -11,  /**< Too many waiters (or parties in a state). */
+  SLOTQ_ESLOT = -12,      /**< The slot reported its own error. */
+  SLOTQ_ECALLBACK = -13,  /**< A host callback returned an error. */
+  SLOTQ_EINTERNAL = -14   /**< An internal failure: a bug, please report it. */
 } slotq_status;
 
 /**
  * @brief A static English message for a status, e.g. "timed out".
  *
  * Unknown values give "unknown status". Never returns NULL, never fails.
+ * @param status a status code.
+ * @return a static string; never NULL.
  */
 SLOTQ_API const char *slotq_strerror(int status);
 
-/** @brief The status's name, e.g. "SLOTQ_ETIMEDOUT"; "SLOTQ_UNKNOWN" for unknown values. */
+/**
+ * @brief The status's name, e.g. "SLOTQ_ETIMEDOUT"; "SLOTQ_UNKNOWN" for unknown values.
+ * @param status a status code.
+ * @return a static string; never NULL.
+ */
 SLOTQ_API const char *slotq_status_name(int status);
 /** @} */
 
@@ -268,6 +291,7 @@ typedef struct slotq_cancel_reg_s slotq_cancel_reg_t;
  *
  * Use it to build the absolute deadline of slotq_cancel_create_deadline().
  * Never fails.
+ * @return nanoseconds on CLOCK_MONOTONIC.
  */
 SLOTQ_API int64_t slotq_now_ns(void);
 /** @} */
@@ -365,6 +389,8 @@ SLOTQ_API int slotq_cancel_create(slotq_cancel_t **out);
  * The child holds a reference to its parent until the child is freed. If the
  * parent already fired, the child is created cancelled.
  *
+ * @param parent the parent token; the child holds a reference to it.
+ * @param out the new token, with one reference for the caller.
  * @return #SLOTQ_OK, #SLOTQ_EINVAL (NULL argument) or #SLOTQ_ENOMEM.
  */
 SLOTQ_API int slotq_cancel_create_child(slotq_cancel_t *parent, slotq_cancel_t **out);
@@ -395,6 +421,7 @@ SLOTQ_API int slotq_cancel_create_deadline(slotq_cancel_t *parent, int64_t deadl
  * The callbacks and children are run on the calling thread, before this
  * returns, without any library lock held. Cancelling twice is harmless.
  *
+ * @param cancel the token.
  * @return #SLOTQ_OK, or #SLOTQ_EINVAL if `cancel` is NULL.
  */
 SLOTQ_API int slotq_cancel_cancel(slotq_cancel_t *cancel);
@@ -405,6 +432,7 @@ SLOTQ_API int slotq_cancel_cancel(slotq_cancel_t *cancel);
  * @param[out] reason #SLOTQ_OK if it has not fired, #SLOTQ_ECANCELED if it was
  *   cancelled (directly or through its parent), #SLOTQ_ETIMEDOUT if its
  *   deadline passed.
+ * @param cancel the token.
  * @return #SLOTQ_OK, or #SLOTQ_EINVAL on a NULL argument. Never blocks.
  */
 SLOTQ_API int slotq_cancel_reason(const slotq_cancel_t *cancel, int *reason);
@@ -423,6 +451,9 @@ typedef void (*slotq_cancel_fn)(void *arg);
  *
  * @param[out] reg the registration; pass it to slotq_cancel_unregister() once
  *   the callback is no longer wanted (also after it ran), to free it.
+ * @param cancel the token; the registration holds a reference to it until unregistered.
+ * @param fn the callback, run at most once.
+ * @param arg the host's argument, passed to `fn` unchanged.
  * @return #SLOTQ_OK, #SLOTQ_EINVAL (NULL `cancel`, `fn` or `reg`) or #SLOTQ_ENOMEM.
  */
 SLOTQ_API int slotq_cancel_on_cancel(slotq_cancel_t *cancel, slotq_cancel_fn fn, void *arg,
@@ -442,10 +473,17 @@ SLOTQ_API int slotq_cancel_on_cancel(slotq_cancel_t *cancel, slotq_cancel_fn fn,
  */
 SLOTQ_API int slotq_cancel_unregister(slotq_cancel_reg_t *reg, int *ran);
 
-/** @brief Adds a reference. @return #SLOTQ_OK or #SLOTQ_EINVAL (NULL). */
+/**
+ * @brief Adds a reference.
+ * @param cancel the token.
+ * @return #SLOTQ_OK or #SLOTQ_EINVAL (NULL).
+ */
 SLOTQ_API int slotq_cancel_retain(slotq_cancel_t *cancel);
 
-/** @brief Drops a reference; the token is freed with the last one. NULL is a no-op. */
+/**
+ * @brief Drops a reference; the token is freed with the last one. NULL is a no-op.
+ * @param cancel the token, or NULL.
+ */
 SLOTQ_API void slotq_cancel_release(slotq_cancel_t *cancel);
 /** @} */
 
@@ -467,13 +505,18 @@ SLOTQ_API void slotq_cancel_release(slotq_cancel_t *cancel);
  */
 SLOTQ_API int slotq_queue_create(const void *key, size_t key_len, slotq_queue_t **out);
 
-/** @brief Adds a reference. @return #SLOTQ_OK or #SLOTQ_EINVAL (NULL). */
+/**
+ * @brief Adds a reference.
+ * @param queue the queue.
+ * @return #SLOTQ_OK or #SLOTQ_EINVAL (NULL).
+ */
 SLOTQ_API int slotq_queue_retain(slotq_queue_t *queue);
 
 /**
  * @brief Drops a reference. With the last one the queue shuts down (see
  * #slotq_queue_t): slots still on its stack are discarded and their close
  * callbacks run on this thread. NULL is a no-op.
+ * @param queue the queue, or NULL.
  */
 SLOTQ_API void slotq_queue_release(slotq_queue_t *queue);
 
@@ -483,6 +526,7 @@ SLOTQ_API void slotq_queue_release(slotq_queue_t *queue);
  * @param buf where to copy it; may be NULL when `cap` is 0.
  * @param cap the size of `buf`.
  * @param[out] len the key's full length (to size `buf` first).
+ * @param queue the queue; the caller keeps its reference for the duration of the call.
  * @return #SLOTQ_OK, or #SLOTQ_EINVAL (NULL `queue` or `len`, or `cap` smaller
  *   than the key with a non-NULL `buf`).
  */
@@ -546,6 +590,7 @@ typedef struct slotq_slot_ops {
  * @param ops the callbacks; must outlive the token.
  * @param[out] token the new token, with one reference for the caller (the
  *   container side), used to wait for its trigger or eject it.
+ * @param queue the queue; the caller keeps its reference for the duration of the call.
  * @return #SLOTQ_OK, #SLOTQ_EINVAL (NULL `queue`, `ops` or `token`) or
  *   #SLOTQ_ENOMEM. Never blocks beyond a short internal lock.
  */
@@ -561,6 +606,8 @@ SLOTQ_API int slotq_queue_slot(slotq_queue_t *queue, void *slot, const slotq_slo
  * thread before this returns. A token that a dequeuer handed out but nobody
  * acquired yet can be ejected too; its acquire then fails.
  *
+ * @param queue the queue the token was queued on.
+ * @param token the container's token.
  * @return #SLOTQ_OK if this call ejected it; #SLOTQ_EGONE if it was already
  *   acquired, ejected or discarded (so a caller is using it: serve the call);
  *   #SLOTQ_EWRONGQUEUE if the token was queued on another queue;
@@ -570,6 +617,8 @@ SLOTQ_API int slotq_eject(slotq_queue_t *queue, slotq_token_t *token);
 
 /**
  * @brief The number of slots on the queue's stack now (idle, not handed out).
+ * @param queue the queue; the caller keeps its reference for the duration of the call.
+ * @param len the number of idle slots.
  * @return #SLOTQ_OK or #SLOTQ_EINVAL (NULL argument).
  */
 SLOTQ_API int slotq_queue_len(const slotq_queue_t *queue, size_t *len);
@@ -593,7 +642,11 @@ typedef enum slotq_token_state {
   SLOTQ_TOKEN_DISCARDED = 4
 } slotq_token_state;
 
-/** @brief Adds a reference. @return #SLOTQ_OK or #SLOTQ_EINVAL (NULL). */
+/**
+ * @brief Adds a reference.
+ * @param token the token.
+ * @return #SLOTQ_OK or #SLOTQ_EINVAL (NULL).
+ */
 SLOTQ_API int slotq_token_retain(slotq_token_t *token);
 
 /**
@@ -602,17 +655,22 @@ SLOTQ_API int slotq_token_retain(slotq_token_t *token);
  *
  * Dropping the container's reference does not take the slot off the queue:
  * eject it first if it should go.
+ * @param token the token, or NULL.
  */
 SLOTQ_API void slotq_token_release(slotq_token_t *token);
 
 /**
  * @brief The token's id: its sequence number in its queue (the seed's id).
+ * @param token the token; the caller keeps its reference for the duration of the call.
+ * @param id the id.
  * @return #SLOTQ_OK or #SLOTQ_EINVAL (NULL argument).
  */
 SLOTQ_API int slotq_token_id(const slotq_token_t *token, uint64_t *id);
 
 /**
  * @brief The host pointer the slot was queued with.
+ * @param token the token; the caller keeps its reference for the duration of the call.
+ * @param slot the host pointer.
  * @return #SLOTQ_OK or #SLOTQ_EINVAL (NULL argument).
  */
 SLOTQ_API int slotq_token_slot(const slotq_token_t *token, void **slot);
@@ -622,6 +680,7 @@ SLOTQ_API int slotq_token_slot(const slotq_token_t *token, void **slot);
  *
  * @param[out] state a #slotq_token_state.
  * @param[out] closed optional: 1 once the slot's close callback has run.
+ * @param token the token; the caller keeps its reference for the duration of the call.
  * @return #SLOTQ_OK or #SLOTQ_EINVAL (NULL `token` or `state`). Never blocks.
  */
 SLOTQ_API int slotq_token_state_get(const slotq_token_t *token, int *state, int *closed);
@@ -635,6 +694,7 @@ SLOTQ_API int slotq_token_state_get(const slotq_token_t *token, int *state, int 
  * slot's use: it runs calls with slotq_token_exec() and gives the slot back
  * with slotq_token_close().
  *
+ * @param token the token, usually from slotq_dequeuer_next().
  * @return #SLOTQ_OK if this call acquired it; #SLOTQ_EGONE if it was already
  *   acquired, ejected or discarded; #SLOTQ_EINVAL (NULL). Never blocks
  *   beyond a short internal lock.
@@ -648,6 +708,7 @@ SLOTQ_API int slotq_token_acquire(slotq_token_t *token);
  * @param timeout_ns see the conventions; 0 polls.
  * @param cancel optional cancellation token.
  * @param[out] state optional: the token's state when this returns.
+ * @param token the token; the caller keeps its reference for the duration of the call.
  * @return #SLOTQ_OK once triggered, #SLOTQ_ETIMEDOUT, #SLOTQ_ECANCELED or
  *   #SLOTQ_EINVAL. Blocks the calling thread (spinning briefly first).
  */
@@ -658,6 +719,9 @@ SLOTQ_API int slotq_token_wait(slotq_token_t *token, int64_t timeout_ns, slotq_c
  * @brief Waits until the slot's close callback has run: for an acquired token,
  * until the caller gave the slot back with slotq_token_close().
  *
+ * @param token the token; the caller keeps its reference for the duration of the call.
+ * @param timeout_ns how long to wait: 0 polls, #SLOTQ_FOREVER waits without a timeout.
+ * @param cancel optional cancellation token.
  * @return #SLOTQ_OK once closed, #SLOTQ_ETIMEDOUT, #SLOTQ_ECANCELED or
  *   #SLOTQ_EINVAL. Blocks the calling thread (spinning briefly first).
  */
@@ -674,6 +738,9 @@ SLOTQ_API int slotq_token_wait_closed(slotq_token_t *token, int64_t timeout_ns,
  * decides how to honour it.
  *
  * @param[out] exec_rc optional: the callback's return value.
+ * @param token the token; the caller keeps its reference for the duration of the call.
+ * @param cancel optional cancellation token handed to the callback.
+ * @param call_arg the host's description of the call, handed to the callback.
  * @return #SLOTQ_OK if the callback returned 0, #SLOTQ_ECALLBACK if it
  *   returned non-zero, #SLOTQ_ESTATE if the token is not acquired or was
  *   already closed, #SLOTQ_EINVAL (NULL `token`).
@@ -686,6 +753,7 @@ SLOTQ_API int slotq_token_exec(slotq_token_t *token, slotq_cancel_t *cancel, voi
  *
  * @param[out] slot_err the error callback's result (0 for none, or without an
  *   error callback).
+ * @param token the token; the caller keeps its reference for the duration of the call.
  * @return #SLOTQ_OK, or #SLOTQ_EINVAL on a NULL argument.
  */
 SLOTQ_API int slotq_token_error(slotq_token_t *token, int *slot_err);
@@ -695,6 +763,7 @@ SLOTQ_API int slotq_token_error(slotq_token_t *token, int *slot_err);
  * seed's caller calling Slot.Close), at most once per token.
  *
  * @param[out] close_rc optional: the close callback's return value.
+ * @param token the token; the caller keeps its reference for the duration of the call.
  * @return #SLOTQ_OK; #SLOTQ_ESTATE if the token is queued or lent (acquire it
  *   first); #SLOTQ_EGONE if its close callback already ran (closed twice, or
  *   ejected or discarded); #SLOTQ_EINVAL.
@@ -739,6 +808,7 @@ SLOTQ_API int slotq_start_dequeuer(slotq_queue_t *queue, slotq_cancel_t *cancel,
  * @param cancel optional cancellation token for this call, besides the
  *   dequeuer's own.
  * @param[out] token a new reference to the token, for the caller to release.
+ * @param deq the dequeuer.
  * @return #SLOTQ_OK; #SLOTQ_ETIMEDOUT; #SLOTQ_ECANCELED if either token fired;
  *   #SLOTQ_ESTOPPED if the dequeuer is stopped; #SLOTQ_EBUSY if another thread
  *   is inside slotq_dequeuer_next() on this dequeuer; #SLOTQ_EINVAL.
@@ -759,6 +829,8 @@ typedef void (*slotq_notify_fn)(void *arg);
  *   NULL to use only the file descriptor. It may call the library, including
  *   slotq_dequeuer_next() and slotq_dequeuer_arm() on this dequeuer, but it
  *   should be short: it runs on the thread that queued the slot.
+ * @param deq the dequeuer.
+ * @param arg the host's argument, passed to `fn` unchanged.
  * @return #SLOTQ_OK or #SLOTQ_EINVAL (NULL `deq`). Call it before arming.
  */
 SLOTQ_API int slotq_dequeuer_set_notify(slotq_dequeuer_t *deq, slotq_notify_fn fn, void *arg);
@@ -770,6 +842,8 @@ SLOTQ_API int slotq_dequeuer_set_notify(slotq_dequeuer_t *deq, slotq_notify_fn f
  * read it (8 bytes) to reset it. Created on the first call, owned by the
  * dequeuer and closed by slotq_dequeuer_free(): do not close it yourself.
  *
+ * @param deq the dequeuer.
+ * @param fd the eventfd.
  * @return #SLOTQ_OK, #SLOTQ_EINVAL, or #SLOTQ_ENOMEM when no descriptor can be made.
  */
 SLOTQ_API int slotq_dequeuer_fd(slotq_dequeuer_t *deq, int *fd);
@@ -789,6 +863,7 @@ SLOTQ_API int slotq_dequeuer_fd(slotq_dequeuer_t *deq, int *fd);
  * lends one, and goes back to the queue in the same cases. No thread waits: a
  * host with a few threads can serve thousands of armed dequeuers.
  *
+ * @param deq the dequeuer.
  * @return #SLOTQ_OK; #SLOTQ_ESTOPPED (after notifying) if stopped;
  *   #SLOTQ_ENOMEM; #SLOTQ_EINVAL.
  */
@@ -799,6 +874,7 @@ SLOTQ_API int slotq_dequeuer_arm(slotq_dequeuer_t *deq);
  * slotq_dequeuer_next() returns #SLOTQ_ESTOPPED at once, later calls do too,
  * and a lent, unacquired token goes back to the queue.
  *
+ * @param deq the dequeuer.
  * @return #SLOTQ_OK; #SLOTQ_ESTOPPED if it was already stopped (harmless);
  *   #SLOTQ_EINVAL (NULL).
  */
@@ -811,6 +887,7 @@ SLOTQ_API int slotq_dequeuer_stop(slotq_dequeuer_t *deq);
  * No thread may be inside slotq_dequeuer_next() on it, or use it afterwards:
  * stop it and let that call return first. (The library cannot detect a use
  * after free.)
+ * @param deq the dequeuer, or NULL.
  */
 SLOTQ_API void slotq_dequeuer_free(slotq_dequeuer_t *deq);
 /** @} */
@@ -834,11 +911,18 @@ typedef struct slotq_stats {
   uint64_t latencies[SLOTQ_STATE_COUNT];     /**< Moving average of each state's latency. */
 } slotq_stats;
 
-/** @brief Counts one more party in `state`. @return #SLOTQ_OK or #SLOTQ_EINVAL. */
+/**
+ * @brief Counts one more party in `state`.
+ * @param queue the queue; the caller keeps its reference for the duration of the call.
+ * @param state a #slotq_state.
+ * @return #SLOTQ_OK or #SLOTQ_EINVAL.
+ */
 SLOTQ_API int slotq_queue_enter_state(slotq_queue_t *queue, int state);
 
 /**
  * @brief Counts one party less in `state`.
+ * @param queue the queue; the caller keeps its reference for the duration of the call.
+ * @param state a #slotq_state.
  * @return #SLOTQ_OK; #SLOTQ_ESTATE if the counter is zero (nothing changes);
  *   #SLOTQ_EINVAL.
  */
@@ -847,6 +931,9 @@ SLOTQ_API int slotq_queue_exit_state(slotq_queue_t *queue, int state);
 /**
  * @brief Counts one party less in `state` and records how long it was there,
  * atomically (the seed's exitStateWithLatency).
+ * @param queue the queue; the caller keeps its reference for the duration of the call.
+ * @param state a #slotq_state.
+ * @param latency the latency sample, in the host's unit.
  * @return #SLOTQ_OK; #SLOTQ_ESTATE if the counter is zero (nothing changes,
  *   not even the latency); #SLOTQ_EINVAL.
  */
@@ -860,17 +947,26 @@ SLOTQ_API int slotq_queue_exit_state_latency(slotq_queue_t *queue, int state, ui
  * creation is counted but not averaged in, and each later one sets
  * `avg = (avg * 5 + latency * 5) / 10`.
  *
+ * @param queue the queue; the caller keeps its reference for the duration of the call.
+ * @param state a #slotq_state.
+ * @param latency the latency sample, in the host's unit.
  * @return #SLOTQ_OK or #SLOTQ_EINVAL.
  */
 SLOTQ_API int slotq_queue_record_latency(slotq_queue_t *queue, int state, uint64_t latency);
 
-/** @brief A consistent snapshot of the counters. @return #SLOTQ_OK or #SLOTQ_EINVAL. */
+/**
+ * @brief A consistent snapshot of the counters.
+ * @param queue the queue; the caller keeps its reference for the duration of the call.
+ * @param out the snapshot.
+ * @return #SLOTQ_OK or #SLOTQ_EINVAL.
+ */
 SLOTQ_API int slotq_queue_stats(const slotq_queue_t *queue, slotq_stats *out);
 
 /**
  * @brief Whether nobody is waiting, running or starting on the queue (its idle
  * slots do not count).
  * @param[out] idle 1 or 0.
+ * @param queue the queue; the caller keeps its reference for the duration of the call.
  * @return #SLOTQ_OK or #SLOTQ_EINVAL.
  */
 SLOTQ_API int slotq_queue_is_idle(const slotq_queue_t *queue, int *idle);
@@ -885,6 +981,7 @@ SLOTQ_API int slotq_queue_is_idle(const slotq_queue_t *queue, int *idle);
  *
  * @param[out] needed 1 or 0.
  * @param[out] stats optional: the snapshot the decision was made on.
+ * @param queue the queue; the caller keeps its reference for the duration of the call.
  * @return #SLOTQ_OK or #SLOTQ_EINVAL.
  */
 SLOTQ_API int slotq_queue_is_new_container_needed(const slotq_queue_t *queue, int *needed,
@@ -896,6 +993,7 @@ SLOTQ_API int slotq_queue_is_new_container_needed(const slotq_queue_t *queue, in
  *
  * @param[out] sent optional: 1 if the signal is now pending, 0 if one was
  *   already pending (the queue has room for one).
+ * @param queue the queue; the caller keeps its reference for the duration of the call.
  * @return #SLOTQ_OK or #SLOTQ_EINVAL. Never blocks.
  */
 SLOTQ_API int slotq_queue_signal(slotq_queue_t *queue, int *sent);
@@ -904,6 +1002,9 @@ SLOTQ_API int slotq_queue_signal(slotq_queue_t *queue, int *sent);
  * @brief Waits for a pending signal and consumes it (the seed's receive on the
  * signaller channel). One signal wakes one waiter.
  *
+ * @param queue the queue; the caller keeps its reference for the duration of the call.
+ * @param timeout_ns how long to wait: 0 polls, #SLOTQ_FOREVER waits without a timeout.
+ * @param cancel optional cancellation token.
  * @return #SLOTQ_OK when a signal was consumed, #SLOTQ_ETIMEDOUT,
  *   #SLOTQ_ECANCELED or #SLOTQ_EINVAL. Blocks the calling thread.
  */
@@ -920,6 +1021,9 @@ SLOTQ_API int slotq_queue_wait_signal(slotq_queue_t *queue, int64_t timeout_ns,
  * previous callback is not running and will not run again (unless called from
  * inside that callback). Dropped when the queue is freed.
  *
+ * @param queue the queue; the caller keeps its reference for the duration of the call.
+ * @param fn the callback, or NULL to remove it.
+ * @param arg the host's argument, passed to `fn` unchanged.
  * @return #SLOTQ_OK, #SLOTQ_EINVAL (NULL `queue`) or #SLOTQ_ENOMEM.
  */
 SLOTQ_API int slotq_queue_set_signal_notify(slotq_queue_t *queue, slotq_notify_fn fn, void *arg);
@@ -931,6 +1035,8 @@ SLOTQ_API int slotq_queue_set_signal_notify(slotq_queue_t *queue, slotq_notify_f
  * Created on the first call and owned by the queue (closed when it is freed
  * or by slotq_queue_set_signal_notify() with NULL). Do not close it yourself.
  *
+ * @param queue the queue; the caller keeps its reference for the duration of the call.
+ * @param fd the eventfd.
  * @return #SLOTQ_OK, #SLOTQ_EINVAL or #SLOTQ_ENOMEM.
  */
 SLOTQ_API int slotq_queue_signal_fd(slotq_queue_t *queue, int *fd);
@@ -942,6 +1048,7 @@ SLOTQ_API int slotq_queue_signal_fd(slotq_queue_t *queue, int *fd);
 
 /**
  * @brief Creates an empty manager.
+ * @param out the manager, owned by the caller (slotq_mgr_destroy()).
  * @return #SLOTQ_OK, #SLOTQ_EINVAL (NULL `out`) or #SLOTQ_ENOMEM.
  */
 SLOTQ_API int slotq_mgr_create(slotq_mgr_t **out);
@@ -952,6 +1059,7 @@ SLOTQ_API int slotq_mgr_create(slotq_mgr_t **out);
  * Queues that others still reference live on (threads waiting on them are not
  * disturbed); the others shut down here (see #slotq_queue_t). No thread may
  * use `mgr` during or after this call. NULL is a no-op.
+ * @param mgr the manager, or NULL.
  */
 SLOTQ_API void slotq_mgr_destroy(slotq_mgr_t *mgr);
 
@@ -966,6 +1074,8 @@ SLOTQ_API void slotq_mgr_destroy(slotq_mgr_t *mgr);
  *
  * @param[out] queue a new reference to the queue, for the caller to release.
  * @param[out] is_new optional: 1 if the queue was created by this call.
+ * @param mgr the manager.
+ * @param call the call; not retained.
  * @return #SLOTQ_OK, #SLOTQ_EINVAL (as slotq_call_key(), or NULL `mgr` or
  *   `queue`), #SLOTQ_ENOMEM, or #SLOTQ_EOVERLOAD if the queue already has the
  *   manager's maximum number of waiters. Never blocks beyond a short internal
@@ -974,7 +1084,14 @@ SLOTQ_API void slotq_mgr_destroy(slotq_mgr_t *mgr);
 SLOTQ_API int slotq_mgr_get(slotq_mgr_t *mgr, const slotq_call *call, slotq_queue_t **queue,
                             int *is_new);
 
-/** @brief slotq_mgr_get() with a key computed beforehand (slotq_call_key()). */
+/**
+ * @brief slotq_mgr_get() with a key computed beforehand (slotq_call_key()).
+ * @param mgr the manager.
+ * @param key the key.
+ * @param queue a new reference to the queue, for the caller to release.
+ * @param is_new optional: 1 if the queue was created by this call.
+ * @return as slotq_mgr_get().
+ */
 SLOTQ_API int slotq_mgr_get_by_key(slotq_mgr_t *mgr, const slotq_key *key, slotq_queue_t **queue,
                                    int *is_new);
 
@@ -986,14 +1103,32 @@ SLOTQ_API int slotq_mgr_get_by_key(slotq_mgr_t *mgr, const slotq_key *key, slotq
  * new queue. The manager drops its reference, so the queue shuts down (see
  * #slotq_queue_t) when the caller and any other holders release theirs.
  *
+ * @param mgr the manager.
+ * @param queue the queue, which the caller holds a reference to.
  * @return #SLOTQ_OK if it was removed; #SLOTQ_EBUSY if it is not idle;
  *   #SLOTQ_ENOTFOUND if this manager does not hold it (never did, or it was
  *   already removed); #SLOTQ_EINVAL.
  */
 SLOTQ_API int slotq_mgr_delete(slotq_mgr_t *mgr, slotq_queue_t *queue);
 
-/** @brief The number of queues in the manager's table. @return #SLOTQ_OK or #SLOTQ_EINVAL. */
+/**
+ * @brief The number of queues in the manager's table.
+ * @param mgr the manager.
+ * @param count the number of queues.
+ * @return #SLOTQ_OK or #SLOTQ_EINVAL.
+ */
 SLOTQ_API int slotq_mgr_count(slotq_mgr_t *mgr, size_t *count);
+
+/**
+ * @brief Caps the waiters per queue (load shedding): a get that would make a
+ * queue's #SLOTQ_WAITER count exceed `max_waiters` fails at once with
+ * #SLOTQ_EOVERLOAD instead of queueing the caller.
+ *
+ * @param max_waiters the cap; 0 (the default) for none. Applies to later gets.
+ * @param mgr the manager.
+ * @return #SLOTQ_OK or #SLOTQ_EINVAL (NULL `mgr`).
+ */
+SLOTQ_API int slotq_mgr_set_max_waiters(slotq_mgr_t *mgr, uint32_t max_waiters);
 /** @} */
 
 #ifdef __cplusplus

@@ -50,4 +50,12 @@ int slotq_mgr_count(slotq_mgr_t *mgr, size_t *count) {
   });
 }
 
+int slotq_mgr_set_max_waiters(slotq_mgr_t *mgr, uint32_t max_waiters) {
+  if (mgr == nullptr) return SLOTQ_EINVAL;
+  return Guard([&] {
+    AsManager(mgr)->SetMaxWaiters(max_waiters);
+    return SLOTQ_OK;
+  });
+}
+
 }  // extern "C"

@@ -9,6 +9,12 @@ using namespace slotq;
 #define SLOTQ_STR2_(x) #x
 #define SLOTQ_STR_(x) SLOTQ_STR2_(x)
 
+// The X-macro table and the enum must agree.
+#define SLOTQ_CHECK_(name, value, message) \
+  static_assert(SLOTQ_##name == (value), "SLOTQ_STATUS_MAP disagrees with slotq_status");
+SLOTQ_STATUS_MAP(SLOTQ_CHECK_)
+#undef SLOTQ_CHECK_
+
 extern "C" {
 
 unsigned slotq_version(void) { return SLOTQ_VERSION_NUMBER; }

@@ -1,0 +1,413 @@
+/* Dequeuers: blocking hand-off, stop and cancellation wake-ups, timeouts,
+ * one waiter per slot, and the event-driven (armed) mode. */
+#include <poll.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+typedef struct next_job {
+  slotq_dequeuer_t *deq;
+  int64_t timeout;
+  slotq_cancel_t *cancel;
+  int rc;
+  slotq_token_t *tok;
+  int64_t waited_ns;
+} next_job;
+
+static void *run_next(void *arg) {
+  next_job *j = (next_job *)arg;
+  int64_t t0 = slotq_now_ns();
+  j->tok = NULL;
+  j->rc = slotq_dequeuer_next(j->deq, j->timeout, j->cancel, &j->tok);
+  j->waited_ns = slotq_now_ns() - t0;
+  return NULL;
+}
+
+static void sleep_ms(int ms) { usleep((useconds_t)ms * 1000); }
+
+static void blocked_next_gets_a_slot_queued_later(void **state) {
+  (void)state;
+  slotq_queue_t *q = test_queue();
+  slotq_dequeuer_t *d;
+  assert_ok(slotq_start_dequeuer(q, NULL, &d));
+  next_job j = {d, SLOTQ_FOREVER, NULL, -99, NULL, 0};
+  pthread_t th;
+  pthread_create(&th, NULL, run_next, &j);
+  sleep_ms(20);
+  test_slot s;
+  test_slot_init(&s);
+  slotq_token_t *t;
+  assert_ok(slotq_queue_slot(q, &s, &test_ops, &t));
+  pthread_join(th, NULL);
+  assert_ok(j.rc);
+  assert_ptr_equal(j.tok, t);
+  /* Handed straight to the waiter: never on the stack. */
+  size_t len = 9;
+  assert_ok(slotq_queue_len(q, &len));
+  assert_int_equal(len, 0);
+  assert_ok(slotq_token_acquire(j.tok));
+  slotq_token_release(j.tok);
+  slotq_dequeuer_free(d);
+  slotq_token_release(t);
+  slotq_queue_release(q);
+}
+
+static void stop_wakes_a_blocked_next_at_once(void **state) {
+  (void)state;
+  slotq_queue_t *q = test_queue();
+  slotq_dequeuer_t *d;
+  assert_ok(slotq_start_dequeuer(q, NULL, &d));
+  next_job j = {d, SLOTQ_FOREVER, NULL, -99, NULL, 0};
+  pthread_t th;
+  pthread_create(&th, NULL, run_next, &j);
+  sleep_ms(20);
+  assert_ok(slotq_dequeuer_stop(d));
+  pthread_join(th, NULL);
+  assert_status(SLOTQ_ESTOPPED, j.rc);
+  assert_status(SLOTQ_ESTOPPED, slotq_dequeuer_stop(d));
+  slotq_token_t *t;
+  assert_status(SLOTQ_ESTOPPED, slotq_dequeuer_next(d, 0, NULL, &t));
+  slotq_dequeuer_free(d);
+  slotq_queue_release(q);
+}
+
+static void dequeuer_cancel_wakes_a_blocked_next(void **state) {
+  (void)state;
+  slotq_queue_t *q = test_queue();
+  slotq_cancel_t *c;
+  assert_ok(slotq_cancel_create(&c));
+  slotq_dequeuer_t *d;
+  assert_ok(slotq_start_dequeuer(q, c, &d));
+  next_job j = {d, SLOTQ_FOREVER, NULL, -99, NULL, 0};
+  pthread_t th;
+  pthread_create(&th, NULL, run_next, &j);
+  sleep_ms(20);
+  assert_ok(slotq_cancel_cancel(c));
+  pthread_join(th, NULL);
+  assert_status(SLOTQ_ECANCELED, j.rc);
+  slotq_token_t *t;
+  assert_status(SLOTQ_ECANCELED, slotq_dequeuer_next(d, 0, NULL, &t));
+  slotq_dequeuer_free(d);
+  slotq_cancel_release(c);
+  slotq_queue_release(q);
+}
+
+static void call_cancel_wakes_a_blocked_next(void **state) {
+  (void)state;
+  slotq_queue_t *q = test_queue();
+  slotq_cancel_t *c;
+  assert_ok(slotq_cancel_create(&c));
+  slotq_dequeuer_t *d;
+  assert_ok(slotq_start_dequeuer(q, NULL, &d));
+  next_job j = {d, SLOTQ_FOREVER, c, -99, NULL, 0};
+  pthread_t th;
+  pthread_create(&th, NULL, run_next, &j);
+  sleep_ms(20);
+  assert_ok(slotq_cancel_cancel(c));
+  pthread_join(th, NULL);
+  assert_status(SLOTQ_ECANCELED, j.rc);
+  /* Only that call was cancelled: the dequeuer still works. */
+  test_slot s;
+  test_slot_init(&s);
+  slotq_token_t *t, *got;
+  assert_ok(slotq_queue_slot(q, &s, &test_ops, &t));
+  assert_ok(slotq_dequeuer_next(d, 0, NULL, &got));
+  slotq_token_release(got);
+  slotq_dequeuer_free(d);
+  slotq_token_release(t);
+  slotq_cancel_release(c);
+  slotq_queue_release(q);
+}
+
+static void deadline_token_ends_a_blocked_next(void **state) {
+  (void)state;
+  slotq_queue_t *q = test_queue();
+  slotq_cancel_t *c;
+  int64_t deadline = slotq_now_ns() + MS(30);
+  assert_ok(slotq_cancel_create_deadline(NULL, deadline, &c));
+  slotq_dequeuer_t *d;
+  assert_ok(slotq_start_dequeuer(q, c, &d));
+  next_job j = {d, SLOTQ_FOREVER, NULL, -99, NULL, 0};
+  run_next(&j);
+  assert_status(SLOTQ_ECANCELED, j.rc);
+  assert_true(slotq_now_ns() >= deadline); /* never early */
+  int reason;
+  assert_ok(slotq_cancel_reason(c, &reason));
+  assert_int_equal(reason, SLOTQ_ETIMEDOUT);
+  slotq_dequeuer_free(d);
+  slotq_cancel_release(c);
+  slotq_queue_release(q);
+}
+
+static void timeout_returns_etimedout(void **state) {
+  (void)state;
+  slotq_queue_t *q = test_queue();
+  slotq_dequeuer_t *d;
+  assert_ok(slotq_start_dequeuer(q, NULL, &d));
+  next_job j = {d, MS(20), NULL, -99, NULL, 0};
+  run_next(&j);
+  assert_status(SLOTQ_ETIMEDOUT, j.rc);
+  assert_true(j.waited_ns >= MS(20)); /* never early */
+  /* After a timeout the dequeuer is no longer a waiter: a new slot stays. */
+  test_slot s;
+  test_slot_init(&s);
+  slotq_token_t *t;
+  assert_ok(slotq_queue_slot(q, &s, &test_ops, &t));
+  size_t len = 0;
+  assert_ok(slotq_queue_len(q, &len));
+  assert_int_equal(len, 1);
+  slotq_dequeuer_free(d);
+  assert_ok(slotq_eject(q, t));
+  slotq_token_release(t);
+  slotq_queue_release(q);
+}
+
+static void one_slot_wakes_one_waiter_oldest_first(void **state) {
+  (void)state;
+  enum { N = 3 };
+  slotq_queue_t *q = test_queue();
+  slotq_dequeuer_t *d[N];
+  next_job j[N];
+  pthread_t th[N];
+  for (int i = 0; i < N; i++) {
+    assert_ok(slotq_start_dequeuer(q, NULL, &d[i]));
+    j[i] = (next_job){d[i], SLOTQ_FOREVER, NULL, -99, NULL, 0};
+    pthread_create(&th[i], NULL, run_next, &j[i]);
+    sleep_ms(15); /* so that they wait in this order */
+  }
+  test_slot s;
+  test_slot_init(&s);
+  slotq_token_t *t;
+  assert_ok(slotq_queue_slot(q, &s, &test_ops, &t));
+  pthread_join(th[0], NULL);
+  assert_ok(j[0].rc);
+  assert_ptr_equal(j[0].tok, t);
+  sleep_ms(20);
+  /* The others still wait: stop them. */
+  for (int i = 1; i < N; i++) assert_ok(slotq_dequeuer_stop(d[i]));
+  for (int i = 1; i < N; i++) {
+    pthread_join(th[i], NULL);
+    assert_status(SLOTQ_ESTOPPED, j[i].rc);
+  }
+  assert_ok(slotq_token_acquire(j[0].tok));
+  slotq_token_release(j[0].tok);
+  for (int i = 0; i < N; i++) slotq_dequeuer_free(d[i]);
+  slotq_token_release(t);
+  slotq_queue_release(q);
+}
+
+static void second_thread_in_next_is_refused(void **state) {
+  (void)state;
+  slotq_queue_t *q = test_queue();
+  slotq_dequeuer_t *d;
+  assert_ok(slotq_start_dequeuer(q, NULL, &d));
+  next_job j = {d, SLOTQ_FOREVER, NULL, -99, NULL, 0};
+  pthread_t th;
+  pthread_create(&th, NULL, run_next, &j);
+  sleep_ms(20);
+  slotq_token_t *t;
+  assert_status(SLOTQ_EBUSY, slotq_dequeuer_next(d, 0, NULL, &t));
+  assert_ok(slotq_dequeuer_stop(d));
+  pthread_join(th, NULL);
+  slotq_dequeuer_free(d);
+  slotq_queue_release(q);
+}
+
+static void blocked_token_wait_wakes_on_acquire(void **state) {
+  (void)state;
+  slotq_queue_t *q = test_queue();
+  test_slot s;
+  test_slot_init(&s);
+  slotq_token_t *t;
+  assert_ok(slotq_queue_slot(q, &s, &test_ops, &t));
+  int st = -1;
+  assert_status(SLOTQ_ETIMEDOUT, slotq_token_wait(t, MS(10), NULL, &st));
+  assert_int_equal(st, SLOTQ_TOKEN_QUEUED);
+  slotq_cancel_t *c;
+  assert_ok(slotq_cancel_create(&c));
+  assert_ok(slotq_cancel_cancel(c));
+  assert_status(SLOTQ_ECANCELED, slotq_token_wait(t, SLOTQ_FOREVER, c, NULL));
+  slotq_cancel_release(c);
+  /* A caller on another thread acquires it: the container wakes. */
+  slotq_dequeuer_t *d;
+  assert_ok(slotq_start_dequeuer(q, NULL, &d));
+  next_job j = {d, 0, NULL, -99, NULL, 0};
+  run_next(&j);
+  assert_ok(j.rc);
+  assert_ok(slotq_token_acquire(j.tok));
+  assert_ok(slotq_token_wait(t, SLOTQ_FOREVER, NULL, &st));
+  assert_int_equal(st, SLOTQ_TOKEN_ACQUIRED);
+  assert_status(SLOTQ_ETIMEDOUT, slotq_token_wait_closed(t, MS(5), NULL));
+  assert_ok(slotq_token_close(j.tok, NULL));
+  assert_ok(slotq_token_wait_closed(t, SLOTQ_FOREVER, NULL));
+  slotq_token_release(j.tok);
+  slotq_dequeuer_free(d);
+  slotq_token_release(t);
+  slotq_queue_release(q);
+}
+
+/* ---- armed (event-driven) dequeuers -------------------------------------- */
+
+typedef struct notify_rec {
+  atomic_int count;
+  slotq_dequeuer_t *deq;
+  int collect;          /* collect the token inside the callback */
+  int free_in_callback; /* free the dequeuer inside the callback */
+  int collected_rc;
+  slotq_token_t *collected;
+} notify_rec;
+
+static void on_ready(void *arg) {
+  notify_rec *r = (notify_rec *)arg;
+  atomic_fetch_add(&r->count, 1);
+  if (r->collect) r->collected_rc = slotq_dequeuer_next(r->deq, 0, NULL, &r->collected);
+  if (r->free_in_callback) slotq_dequeuer_free(r->deq);
+}
+
+static void armed_dequeuer_is_notified_when_a_slot_comes(void **state) {
+  (void)state;
+  slotq_queue_t *q = test_queue();
+  slotq_dequeuer_t *d;
+  assert_ok(slotq_start_dequeuer(q, NULL, &d));
+  notify_rec r = {0};
+  r.deq = d;
+  assert_ok(slotq_dequeuer_set_notify(d, on_ready, &r));
+  int fd = -1;
+  assert_ok(slotq_dequeuer_fd(d, &fd));
+  assert_true(fd >= 0);
+  assert_ok(slotq_dequeuer_arm(d));
+  assert_int_equal(atomic_load(&r.count), 0);
+  struct pollfd p = {fd, POLLIN, 0};
+  assert_int_equal(poll(&p, 1, 0), 0);
+  test_slot s;
+  test_slot_init(&s);
+  slotq_token_t *t, *got;
+  assert_ok(slotq_queue_slot(q, &s, &test_ops, &t));
+  assert_int_equal(atomic_load(&r.count), 1);
+  assert_int_equal(poll(&p, 1, 0), 1);
+  uint64_t v = 0;
+  assert_int_equal(read(fd, &v, sizeof(v)), (ssize_t)sizeof(v));
+  assert_int_equal(v, 1);
+  assert_ok(slotq_dequeuer_next(d, 0, NULL, &got));
+  assert_ptr_equal(got, t);
+  assert_ok(slotq_token_acquire(got));
+  slotq_token_release(got);
+  /* One notification per arm. */
+  slotq_token_t *t2;
+  assert_ok(slotq_queue_slot(q, &s, &test_ops, &t2));
+  assert_int_equal(atomic_load(&r.count), 1);
+  assert_ok(slotq_eject(q, t2));
+  slotq_token_release(t2);
+  slotq_dequeuer_free(d);
+  slotq_token_release(t);
+  slotq_queue_release(q);
+}
+
+static void arming_with_an_idle_slot_notifies_at_once(void **state) {
+  (void)state;
+  slotq_queue_t *q = test_queue();
+  test_slot s;
+  test_slot_init(&s);
+  slotq_token_t *t;
+  assert_ok(slotq_queue_slot(q, &s, &test_ops, &t));
+  slotq_dequeuer_t *d;
+  assert_ok(slotq_start_dequeuer(q, NULL, &d));
+  notify_rec r = {0};
+  r.deq = d;
+  r.collect = 1;
+  assert_ok(slotq_dequeuer_set_notify(d, on_ready, &r));
+  assert_ok(slotq_dequeuer_arm(d));
+  assert_int_equal(atomic_load(&r.count), 1);
+  assert_ok(r.collected_rc);
+  assert_ptr_equal(r.collected, t);
+  slotq_token_release(r.collected);
+  /* Never acquired: freeing the dequeuer gives the slot back. */
+  slotq_dequeuer_free(d);
+  size_t len = 0;
+  assert_ok(slotq_queue_len(q, &len));
+  assert_int_equal(len, 1);
+  assert_ok(slotq_eject(q, t));
+  slotq_token_release(t);
+  slotq_queue_release(q);
+}
+
+static void armed_dequeuer_is_notified_on_stop_and_cancel(void **state) {
+  (void)state;
+  slotq_queue_t *q = test_queue();
+  slotq_dequeuer_t *d;
+  notify_rec r = {0};
+  assert_ok(slotq_start_dequeuer(q, NULL, &d));
+  assert_ok(slotq_dequeuer_set_notify(d, on_ready, &r));
+  assert_ok(slotq_dequeuer_arm(d));
+  assert_ok(slotq_dequeuer_stop(d));
+  assert_int_equal(atomic_load(&r.count), 1);
+  slotq_token_t *t;
+  assert_status(SLOTQ_ESTOPPED, slotq_dequeuer_next(d, 0, NULL, &t));
+  assert_status(SLOTQ_ESTOPPED, slotq_dequeuer_arm(d));
+  assert_int_equal(atomic_load(&r.count), 2);
+  slotq_dequeuer_free(d);
+
+  slotq_cancel_t *c;
+  assert_ok(slotq_cancel_create(&c));
+  notify_rec r2 = {0};
+  assert_ok(slotq_start_dequeuer(q, c, &d));
+  assert_ok(slotq_dequeuer_set_notify(d, on_ready, &r2));
+  assert_ok(slotq_dequeuer_arm(d));
+  assert_ok(slotq_cancel_cancel(c));
+  assert_int_equal(atomic_load(&r2.count), 1);
+  assert_status(SLOTQ_ECANCELED, slotq_dequeuer_next(d, 0, NULL, &t));
+  /* A cancelled, no longer armed dequeuer does not take slots. */
+  test_slot s;
+  test_slot_init(&s);
+  assert_ok(slotq_queue_slot(q, &s, &test_ops, &t));
+  size_t len = 0;
+  assert_ok(slotq_queue_len(q, &len));
+  assert_int_equal(len, 1);
+  slotq_dequeuer_free(d);
+  slotq_cancel_release(c);
+  assert_ok(slotq_eject(q, t));
+  slotq_token_release(t);
+  slotq_queue_release(q);
+}
+
+static void dequeuer_freed_from_its_own_callback(void **state) {
+  (void)state;
+  slotq_queue_t *q = test_queue();
+  slotq_dequeuer_t *d;
+  assert_ok(slotq_start_dequeuer(q, NULL, &d));
+  notify_rec r = {0};
+  r.deq = d;
+  r.free_in_callback = 1;
+  assert_ok(slotq_dequeuer_set_notify(d, on_ready, &r));
+  assert_ok(slotq_dequeuer_arm(d));
+  test_slot s;
+  test_slot_init(&s);
+  slotq_token_t *t;
+  assert_ok(slotq_queue_slot(q, &s, &test_ops, &t));
+  assert_int_equal(atomic_load(&r.count), 1);
+  /* The uncollected slot went back to the queue when the dequeuer was freed. */
+  assert_int_equal(test_token_state(t), SLOTQ_TOKEN_QUEUED);
+  assert_ok(slotq_eject(q, t));
+  slotq_token_release(t);
+  slotq_queue_release(q);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(blocked_next_gets_a_slot_queued_later),
+      cmocka_unit_test(stop_wakes_a_blocked_next_at_once),
+      cmocka_unit_test(dequeuer_cancel_wakes_a_blocked_next),
+      cmocka_unit_test(call_cancel_wakes_a_blocked_next),
+      cmocka_unit_test(deadline_token_ends_a_blocked_next),
+      cmocka_unit_test(timeout_returns_etimedout),
+      cmocka_unit_test(one_slot_wakes_one_waiter_oldest_first),
+      cmocka_unit_test(second_thread_in_next_is_refused),
+      cmocka_unit_test(blocked_token_wait_wakes_on_acquire),
+      cmocka_unit_test(armed_dequeuer_is_notified_when_a_slot_comes),
+      cmocka_unit_test(arming_with_an_idle_slot_notifies_at_once),
+      cmocka_unit_test(armed_dequeuer_is_notified_on_stop_and_cancel),
+      cmocka_unit_test(dequeuer_freed_from_its_own_callback),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,124 @@
+/* The launch signaller: non-blocking with room for one, a blocking wait,
+ * and event-driven listeners. */
+#include <poll.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static void signal_has_room_for_one(void **state) {
+  (void)state;
+  slotq_queue_t *q = test_queue();
+  int sent = -1;
+  assert_ok(slotq_queue_signal(q, &sent));
+  assert_int_equal(sent, 1);
+  assert_ok(slotq_queue_signal(q, &sent));
+  assert_int_equal(sent, 0);
+  assert_ok(slotq_queue_wait_signal(q, 0, NULL));
+  assert_status(SLOTQ_ETIMEDOUT, slotq_queue_wait_signal(q, 0, NULL));
+  assert_ok(slotq_queue_signal(q, &sent));
+  assert_int_equal(sent, 1);
+  assert_ok(slotq_queue_wait_signal(q, 0, NULL));
+  slotq_queue_release(q);
+}
+
+static void *signal_later(void *arg) {
+  usleep(20 * 1000);
+  slotq_queue_signal((slotq_queue_t *)arg, NULL);
+  return NULL;
+}
+
+static void blocked_wait_gets_a_later_signal(void **state) {
+  (void)state;
+  slotq_queue_t *q = test_queue();
+  pthread_t th;
+  pthread_create(&th, NULL, signal_later, q);
+  assert_ok(slotq_queue_wait_signal(q, SLOTQ_FOREVER, NULL));
+  pthread_join(th, NULL);
+  int64_t t0 = slotq_now_ns();
+  assert_status(SLOTQ_ETIMEDOUT, slotq_queue_wait_signal(q, MS(15), NULL));
+  assert_true(slotq_now_ns() - t0 >= MS(15)); /* never early */
+  slotq_queue_release(q);
+}
+
+static void *cancel_later(void *arg) {
+  usleep(20 * 1000);
+  slotq_cancel_cancel((slotq_cancel_t *)arg);
+  return NULL;
+}
+
+static void cancel_wakes_a_signal_wait(void **state) {
+  (void)state;
+  slotq_queue_t *q = test_queue();
+  slotq_cancel_t *c;
+  assert_ok(slotq_cancel_create(&c));
+  pthread_t th;
+  pthread_create(&th, NULL, cancel_later, c);
+  assert_status(SLOTQ_ECANCELED, slotq_queue_wait_signal(q, SLOTQ_FOREVER, c));
+  pthread_join(th, NULL);
+  slotq_cancel_release(c);
+  slotq_queue_release(q);
+}
+
+typedef struct listener {
+  slotq_queue_t *q;
+  atomic_int calls;
+  int consume;
+  int remove_self;
+} listener;
+
+static void on_signal(void *arg) {
+  listener *l = (listener *)arg;
+  atomic_fetch_add(&l->calls, 1);
+  if (l->consume) assert_ok(slotq_queue_wait_signal(l->q, 0, NULL));
+  if (l->remove_self) assert_ok(slotq_queue_set_signal_notify(l->q, NULL, NULL));
+}
+
+static void listener_is_told_of_each_new_pending_signal(void **state) {
+  (void)state;
+  slotq_queue_t *q = test_queue();
+  listener l = {q, 0, 0, 0};
+  assert_ok(slotq_queue_set_signal_notify(q, on_signal, &l));
+  int fd = -1;
+  assert_ok(slotq_queue_signal_fd(q, &fd));
+  assert_ok(slotq_queue_signal(q, NULL));
+  assert_ok(slotq_queue_signal(q, NULL)); /* already pending: no news */
+  assert_int_equal(atomic_load(&l.calls), 1);
+  struct pollfd p = {fd, POLLIN, 0};
+  assert_int_equal(poll(&p, 1, 0), 1);
+  uint64_t v;
+  assert_int_equal(read(fd, &v, sizeof(v)), (ssize_t)sizeof(v));
+  assert_ok(slotq_queue_wait_signal(q, 0, NULL));
+  l.consume = 1;
+  assert_ok(slotq_queue_signal(q, NULL));
+  assert_ok(slotq_queue_signal(q, NULL)); /* consumed in the callback: news again */
+  assert_int_equal(atomic_load(&l.calls), 3);
+  l.remove_self = 1;
+  assert_ok(slotq_queue_signal(q, NULL));
+  assert_int_equal(atomic_load(&l.calls), 4);
+  assert_ok(slotq_queue_signal(q, NULL));
+  assert_int_equal(atomic_load(&l.calls), 4);              /* removed */
+  assert_ok(slotq_queue_set_signal_notify(q, NULL, NULL)); /* removing twice is fine */
+  slotq_queue_release(q);
+}
+
+static void listener_dropped_with_its_queue(void **state) {
+  (void)state;
+  slotq_queue_t *q = test_queue();
+  listener l = {q, 0, 0, 0};
+  assert_ok(slotq_queue_set_signal_notify(q, on_signal, &l));
+  int fd;
+  assert_ok(slotq_queue_signal_fd(q, &fd));
+  slotq_queue_release(q); /* must not leak the listener or its fd */
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(signal_has_room_for_one),
+      cmocka_unit_test(blocked_wait_gets_a_later_signal),
+      cmocka_unit_test(cancel_wakes_a_signal_wait),
+      cmocka_unit_test(listener_is_told_of_each_new_pending_signal),
+      cmocka_unit_test(listener_dropped_with_its_queue),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

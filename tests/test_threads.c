@@ -1,0 +1,176 @@
+/* Several threads queue, dequeue, acquire and eject at once; at the end
+ * every slot is accounted for exactly once. (The long randomized version,
+ * with managers, deadlines and a watchdog, is tests/stress.) */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "testutil.h"
+
+enum { PRODUCERS = 4, CONSUMERS = 4, SLOTS_PER_PRODUCER = 3000 };
+
+typedef struct rec_slot {
+  atomic_int acquired; /* times a caller acquired it */
+  atomic_int ejected;  /* times a container ejected it */
+  atomic_int closes;   /* times its close callback ran */
+  atomic_int used_after_eject;
+} rec_slot;
+
+static int rec_close(void *s) {
+  atomic_fetch_add(&((rec_slot *)s)->closes, 1);
+  return 0;
+}
+static int rec_exec(void *s, slotq_cancel_t *c, void *arg) {
+  (void)c;
+  (void)arg;
+  rec_slot *r = (rec_slot *)s;
+  if (atomic_load(&r->ejected) != 0) atomic_fetch_add(&r->used_after_eject, 1);
+  return 0;
+}
+static const slotq_slot_ops rec_ops = {rec_exec, rec_close, NULL, NULL, NULL};
+
+typedef struct world {
+  slotq_queue_t *q;
+  rec_slot *slots;
+  atomic_int producers_left;
+  pthread_mutex_t mu; /* guards live[] */
+  slotq_token_t *live[PRODUCERS];
+  atomic_long random_ejects;
+} world;
+
+typedef struct producer_arg {
+  world *w;
+  int index;
+} producer_arg;
+
+static void *producer(void *p) {
+  producer_arg *a = (producer_arg *)p;
+  world *w = a->w;
+  for (int i = 0; i < SLOTS_PER_PRODUCER; i++) {
+    rec_slot *s = &w->slots[a->index * SLOTS_PER_PRODUCER + i];
+    slotq_token_t *t;
+    assert_ok(slotq_queue_slot(w->q, s, &rec_ops, &t));
+    pthread_mutex_lock(&w->mu);
+    assert_ok(slotq_token_retain(t));
+    w->live[a->index] = t;
+    pthread_mutex_unlock(&w->mu);
+    int st = -1;
+    int rc = slotq_token_wait(t, (i % 7) * 100000, NULL, &st); /* short idle timeouts */
+    if (rc == SLOTQ_ETIMEDOUT) {
+      if (slotq_eject(w->q, t) == SLOTQ_OK) {
+        atomic_fetch_add(&s->ejected, 1);
+      } else {
+        assert_ok(slotq_token_wait(t, SLOTQ_FOREVER, NULL, &st)); /* a caller won: serve */
+      }
+    } else {
+      assert_ok(rc);
+    }
+    assert_ok(slotq_token_state_get(t, &st, NULL));
+    /* Whoever ended it, the close callback has run or will: wait for it. */
+    assert_ok(slotq_token_wait_closed(t, SLOTQ_FOREVER, NULL));
+    pthread_mutex_lock(&w->mu);
+    w->live[a->index] = NULL;
+    pthread_mutex_unlock(&w->mu);
+    slotq_token_release(t);
+    slotq_token_release(t);
+  }
+  atomic_fetch_sub(&w->producers_left, 1);
+  return NULL;
+}
+
+static void *consumer(void *p) {
+  world *w = (world *)p;
+  while (atomic_load(&w->producers_left) > 0) {
+    slotq_dequeuer_t *d;
+    assert_ok(slotq_start_dequeuer(w->q, NULL, &d));
+    slotq_token_t *t;
+    int rc = slotq_dequeuer_next(d, MS(2), NULL, &t);
+    if (rc == SLOTQ_OK) {
+      if (slotq_token_acquire(t) == SLOTQ_OK) {
+        void *sp;
+        assert_ok(slotq_token_slot(t, &sp));
+        rec_slot *s = (rec_slot *)sp;
+        atomic_fetch_add(&s->acquired, 1);
+        assert_ok(slotq_token_exec(t, NULL, NULL, NULL));
+        assert_ok(slotq_token_close(t, NULL));
+      }
+      slotq_token_release(t);
+    } else {
+      assert_int_equal(rc, SLOTQ_ETIMEDOUT);
+    }
+    slotq_dequeuer_free(d); /* returns an unacquired lent token */
+  }
+  return NULL;
+}
+
+/* Ejects whatever token a producer currently offers, at random. */
+static void *ejector(void *p) {
+  world *w = (world *)p;
+  unsigned seed = 12345;
+  while (atomic_load(&w->producers_left) > 0) {
+    pthread_mutex_lock(&w->mu);
+    slotq_token_t *t = w->live[rand_r(&seed) % PRODUCERS];
+    if (t != NULL) assert_ok(slotq_token_retain(t));
+    pthread_mutex_unlock(&w->mu);
+    if (t == NULL) continue;
+    if (slotq_eject(w->q, t) == SLOTQ_OK) {
+      void *sp;
+      assert_ok(slotq_token_slot(t, &sp));
+      atomic_fetch_add(&((rec_slot *)sp)->ejected, 1);
+      atomic_fetch_add(&w->random_ejects, 1);
+    }
+    slotq_token_release(t);
+  }
+  return NULL;
+}
+
+static void every_slot_ends_exactly_once(void **state) {
+  (void)state;
+  world w;
+  memset(&w, 0, sizeof(w));
+  w.q = test_queue();
+  w.slots = calloc(PRODUCERS * SLOTS_PER_PRODUCER, sizeof(rec_slot));
+  assert_non_null(w.slots);
+  pthread_mutex_init(&w.mu, NULL);
+  atomic_store(&w.producers_left, PRODUCERS);
+  pthread_t pt[PRODUCERS], ct[CONSUMERS], et;
+  producer_arg pa[PRODUCERS];
+  for (int i = 0; i < PRODUCERS; i++) {
+    pa[i] = (producer_arg){&w, i};
+    pthread_create(&pt[i], NULL, producer, &pa[i]);
+  }
+  for (int i = 0; i < CONSUMERS; i++) pthread_create(&ct[i], NULL, consumer, &w);
+  pthread_create(&et, NULL, ejector, &w);
+  for (int i = 0; i < PRODUCERS; i++) pthread_join(pt[i], NULL);
+  for (int i = 0; i < CONSUMERS; i++) pthread_join(ct[i], NULL);
+  pthread_join(et, NULL);
+
+  long acquired = 0, ejected = 0;
+  for (int i = 0; i < PRODUCERS * SLOTS_PER_PRODUCER; i++) {
+    rec_slot *s = &w.slots[i];
+    int a = atomic_load(&s->acquired), e = atomic_load(&s->ejected);
+    if (a + e != 1 || atomic_load(&s->closes) != 1 || atomic_load(&s->used_after_eject) != 0) {
+      fail_msg("slot %d: acquired %d, ejected %d, closed %d, used after eject %d", i, a, e,
+               atomic_load(&s->closes), atomic_load(&s->used_after_eject));
+    }
+    acquired += a;
+    ejected += e;
+  }
+  print_message("%d slots: %ld acquired, %ld ejected (%ld by the random ejector)\n",
+                PRODUCERS * SLOTS_PER_PRODUCER, acquired, ejected, atomic_load(&w.random_ejects));
+  size_t len = 9;
+  assert_ok(slotq_queue_len(w.q, &len));
+  assert_int_equal(len, 0);
+  slotq_stats st;
+  assert_ok(slotq_queue_stats(w.q, &st));
+  assert_int_equal(st.states[SLOTQ_RUNNER], 0);
+  pthread_mutex_destroy(&w.mu);
+  free(w.slots);
+  slotq_queue_release(w.q);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(every_slot_ends_exactly_once),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
