@@ -1131,6 +1131,194 @@ SLOTQ_API int slotq_mgr_count(slotq_mgr_t *mgr, size_t *count);
 SLOTQ_API int slotq_mgr_set_max_waiters(slotq_mgr_t *mgr, uint32_t max_waiters);
 /** @} */
 
+/* ------------------------------------------------------------------------- */
+/** @name Launch policies
+ *  @{ */
+
+/** @brief Which launch policy decides whether to start a container. */
+typedef enum slotq_policy_kind {
+  /** The seed's isNewContainerNeeded (slotq_queue_is_new_container_needed()). */
+  SLOTQ_POLICY_SEED = 0,
+  /**
+   * The policy the Go agent later moved to: idle containers absorb waiters
+   * first, and starting containers count against the waiters they will
+   * serve. With W waiters, I idle slots on the stack and S starters: start
+   * one if `W > I` and `S < W - I`.
+   */
+  SLOTQ_POLICY_IDLE_AWARE = 1,
+  /** The host's own function (#slotq_policy_fn). */
+  SLOTQ_POLICY_CUSTOM = 2
+} slotq_policy_kind;
+
+/**
+ * @brief A host's launch policy.
+ *
+ * Called without any library lock, on the thread evaluating the policy, with
+ * a consistent snapshot. Returns 1 to start a container, 0 not to.
+ *
+ * @param arg the host's argument from #slotq_policy.
+ * @param stats the queue's counters and averages.
+ * @param idle_slots the number of idle slots on the queue's stack.
+ */
+typedef int (*slotq_policy_fn)(void *arg, const slotq_stats *stats, size_t idle_slots);
+
+/** @brief A launch policy: one of #slotq_policy_kind, and for a custom one its function. */
+typedef struct slotq_policy {
+  int kind;           /**< A #slotq_policy_kind. */
+  slotq_policy_fn fn; /**< The function, for #SLOTQ_POLICY_CUSTOM; else ignored. */
+  void *arg;          /**< Passed to `fn`. */
+} slotq_policy;
+
+/**
+ * @brief Evaluates a launch policy on a consistent snapshot of the queue.
+ *
+ * @param queue the queue.
+ * @param policy the policy; NULL means #SLOTQ_POLICY_SEED.
+ * @param[out] needed 1 to start a container, 0 not to.
+ * @param[out] stats optional: the snapshot the decision was made on.
+ * @return #SLOTQ_OK, or #SLOTQ_EINVAL (NULL `queue` or `needed`, an unknown
+ *   kind, or a custom policy without a function). Never blocks beyond a short
+ *   internal lock (plus the custom function).
+ */
+SLOTQ_API int slotq_queue_evaluate_policy(const slotq_queue_t *queue, const slotq_policy *policy,
+                                          int *needed, slotq_stats *stats);
+/** @} */
+
+/* ------------------------------------------------------------------------- */
+/** @name Host loops
+ *  The three loops every host writes around a queue (see the guide page
+ *  "Writing a host with libslotq"): the container's, the caller's and the
+ *  launcher's, with the seed's agent's semantics.
+ *  @{ */
+
+/**
+ * @brief The container side: offers a slot and waits until a caller acquires
+ * it, or its idle timeout passes, or `cancel` fires.
+ *
+ * On a timeout or a cancellation the slot is ejected (its close callback runs
+ * on this thread); if the eject fails because a caller acquired it at that
+ * very moment, the call is served: the function returns #SLOTQ_OK, as the
+ * seed's agent does.
+ *
+ * @param queue the queue to offer on.
+ * @param slot the host's pointer, passed to every callback.
+ * @param ops the slot's callbacks; must outlive the token.
+ * @param idle_timeout_ns how long the slot may stay idle: > 0, or
+ *   #SLOTQ_FOREVER.
+ * @param cancel optional cancellation token.
+ * @param[out] token on #SLOTQ_OK, the container's reference to the acquired
+ *   token: wait with slotq_token_wait_closed() until the caller gave the slot
+ *   back, then release it. NULL otherwise.
+ * @return #SLOTQ_OK ("acquired"); #SLOTQ_ETIMEDOUT ("idle": ejected);
+ *   #SLOTQ_ECANCELED (ejected because `cancel` fired); #SLOTQ_EGONE if some
+ *   other thread ejected the token meanwhile; #SLOTQ_EINVAL; #SLOTQ_ENOMEM.
+ *   Blocks the calling thread.
+ */
+SLOTQ_API int slotq_container_offer(slotq_queue_t *queue, void *slot, const slotq_slot_ops *ops,
+                                    int64_t idle_timeout_ns, slotq_cancel_t *cancel,
+                                    slotq_token_t **token);
+
+/** @brief The seed's agent pings its launcher every 200 ms while a caller waits. */
+#define SLOTQ_DEFAULT_PING_NS ((int64_t)200000000)
+
+/**
+ * @brief The caller side: gets a slot for a call, as the seed's agent's
+ * waitHot does.
+ *
+ * Gets the call's queue through the manager (entering #SLOTQ_WAITER), starts
+ * a dequeuer, signals the launcher at once and every `ping_ns`, and acquires
+ * the first slot it can. A slot that reports its own error (ops->error) is
+ * closed and its error returned. On every outcome the helper exits the Waiter
+ * state it entered, recording the wait in nanoseconds as its latency.
+ *
+ * @param mgr the manager.
+ * @param call the call; not retained.
+ * @param timeout_ns the longest wait: >= 0, or #SLOTQ_FOREVER.
+ * @param ping_ns how often to signal the launcher while waiting; 0 for
+ *   #SLOTQ_DEFAULT_PING_NS.
+ * @param cancel optional cancellation token.
+ * @param[out] token on #SLOTQ_OK, the acquired token (the caller's
+ *   reference): run the call with slotq_token_exec(), give the slot back with
+ *   slotq_token_close(), then release it.
+ * @param[out] slot_err optional: on #SLOTQ_ESLOT, the slot's error code.
+ * @return #SLOTQ_OK; #SLOTQ_ESLOT (the slot carried an error; it was closed);
+ *   #SLOTQ_ETIMEDOUT; #SLOTQ_ECANCELED; #SLOTQ_EOVERLOAD (the manager's
+ *   waiter cap); #SLOTQ_EINVAL (as slotq_mgr_get()); #SLOTQ_ENOMEM. Blocks
+ *   the calling thread.
+ */
+SLOTQ_API int slotq_caller_acquire(slotq_mgr_t *mgr, const slotq_call *call, int64_t timeout_ns,
+                                   int64_t ping_ns, slotq_cancel_t *cancel, slotq_token_t **token,
+                                   int *slot_err);
+
+/** @brief What a launcher should do after slotq_launcher_step(). */
+typedef enum slotq_launch_action {
+  /** Nothing: call slotq_launcher_step() again. */
+  SLOTQ_LAUNCH_NONE = 0,
+  /**
+   * Start one container. The helper entered #SLOTQ_STARTER for it: when the
+   * container is up (or failed), exit that state with
+   * slotq_queue_exit_state_latency() and the start-up time.
+   */
+  SLOTQ_LAUNCH_START = 1,
+  /** The queue was inactive for the timeout, idle, and deleted from the
+   *  manager: stop launching for it and release it. */
+  SLOTQ_LAUNCH_DELETED = 2
+} slotq_launch_action;
+
+/**
+ * @brief One turn of a function's launcher, as the seed's agent's
+ * hotLauncher: waits for a signal or the inactivity timeout; on the timeout
+ * deletes the queue if idle; otherwise evaluates the launch policy.
+ *
+ * @param mgr the manager holding the queue, or NULL for a queue outside any
+ *   manager (never deleted then).
+ * @param queue the function's queue.
+ * @param policy the launch policy; NULL for #SLOTQ_POLICY_SEED.
+ * @param inactivity_ns how long without a signal before trying to delete the
+ *   queue: > 0, or #SLOTQ_FOREVER.
+ * @param cancel optional cancellation token (e.g. the agent's shutdown).
+ * @param[out] action a #slotq_launch_action.
+ * @param[out] stats optional: the snapshot the decision was made on.
+ * @return #SLOTQ_OK with `action` set; #SLOTQ_ECANCELED; #SLOTQ_EOVERLOAD
+ *   (the Starter counter is full); #SLOTQ_EINVAL. Blocks the calling thread.
+ */
+SLOTQ_API int slotq_launcher_step(slotq_mgr_t *mgr, slotq_queue_t *queue,
+                                  const slotq_policy *policy, int64_t inactivity_ns,
+                                  slotq_cancel_t *cancel, int *action, slotq_stats *stats);
+/** @} */
+
+/* ------------------------------------------------------------------------- */
+/** @name Metrics
+ *  @{ */
+
+/**
+ * @brief Renders every queue of the manager in the Prometheus text exposition
+ * format (version 0.0.4).
+ *
+ * Each queue is labelled `key="<40 hex digits>"` (slotq_key_hex()). Metrics:
+ * `slotq_queues` (gauge), `slotq_queue_parties{key,state}` (gauge, state is
+ * runner, starter or waiter), `slotq_queue_latency{key,state}` (gauge, the
+ * moving average), `slotq_queue_latency_samples_total{key,state}`,
+ * `slotq_queue_idle_slots{key}` (gauge), and the counters
+ * `slotq_slots_queued_total`, `slotq_slots_acquired_total`,
+ * `slotq_slots_ejected_total` and `slotq_slots_closed_total` (each `{key}`).
+ *
+ * @param mgr the manager.
+ * @param[out] text a NUL-terminated string allocated by the library; free it
+ *   with slotq_free().
+ * @param[out] len optional: its length, without the NUL.
+ * @return #SLOTQ_OK, #SLOTQ_EINVAL or #SLOTQ_ENOMEM. Takes each queue's lock
+ *   briefly, one at a time.
+ */
+SLOTQ_API int slotq_mgr_metrics(slotq_mgr_t *mgr, char **text, size_t *len);
+
+/**
+ * @brief Frees memory the library allocated for the caller (slotq_mgr_metrics()).
+ * @param p the memory, or NULL.
+ */
+SLOTQ_API void slotq_free(void *p);
+/** @} */
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

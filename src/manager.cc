@@ -126,3 +126,17 @@ size_t Manager::Count() {
 }
 
 }  // namespace slotq
+
+namespace slotq {
+
+void Manager::Collect(std::vector<Queue *> *out) {
+  std::lock_guard<std::mutex> l(mu_);
+  out->reserve(out->size() + count_);
+  for (size_t i = 0; i <= mask_; i++) {
+    if (table_[i] == nullptr) continue;
+    table_[i]->RetainHandle();
+    out->push_back(table_[i]);
+  }
+}
+
+}  // namespace slotq

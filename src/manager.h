@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include <mutex>
+#include <vector>
 
 #include "slotq.h"
 
@@ -28,6 +29,8 @@ class Manager {
   /// slotq_mgr_delete.
   int Delete(Queue *q);
   size_t Count();
+  /// Appends every queue to `out`, each with a handle for the caller.
+  void Collect(std::vector<Queue *> *out);
   void SetMaxWaiters(uint32_t max) {
     std::lock_guard<std::mutex> l(mu_);
     max_waiters_ = max;

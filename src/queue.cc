@@ -268,6 +268,14 @@ void Queue::Snapshot(slotq_stats *out) const {
   stats_.Snapshot(out);
 }
 
+void Queue::SnapshotWithIdle(slotq_stats *out, size_t *idle_slots) const {
+  MutexLock l(&mu_);
+  stats_.Snapshot(out);
+  size_t n = 0;
+  for (Token *t = top_; t != nullptr; t = t->older) n++;
+  *idle_slots = n;
+}
+
 bool Queue::Idle() const {
   MutexLock l(&mu_);
   return stats_.Idle();

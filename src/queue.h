@@ -68,6 +68,8 @@ class Queue {
   int ExitStateLatency(int state, uint64_t latency);
   void RecordLatency(int state, uint64_t latency);
   void Snapshot(slotq_stats *out) const;
+  /// A snapshot and the number of idle slots, taken together.
+  void SnapshotWithIdle(slotq_stats *out, size_t *idle_slots) const;
   bool Idle() const;
   /// Under the manager's lock: counts a waiter unless `max_waiters` (0: no
   /// cap) are already waiting.
