@@ -913,9 +913,15 @@ typedef struct slotq_stats {
 
 /**
  * @brief Counts one more party in `state`.
+ *
+ * A queue counts up to 2^32 - 1 parties per state (the snapshot is 64-bit,
+ * as the seed's): that keeps a queue small, and no host has four billion
+ * parties in one state unless it forgot to exit it.
+ *
  * @param queue the queue; the caller keeps its reference for the duration of the call.
  * @param state a #slotq_state.
- * @return #SLOTQ_OK or #SLOTQ_EINVAL.
+ * @return #SLOTQ_OK; #SLOTQ_EOVERLOAD if the counter is full (nothing
+ *   changes); #SLOTQ_EINVAL.
  */
 SLOTQ_API int slotq_queue_enter_state(slotq_queue_t *queue, int state);
 
@@ -1209,6 +1215,11 @@ SLOTQ_API int slotq_queue_evaluate_policy(const slotq_queue_t *queue, const slot
  * @param[out] token on #SLOTQ_OK, the container's reference to the acquired
  *   token: wait with slotq_token_wait_closed() until the caller gave the slot
  *   back, then release it. NULL otherwise.
+ * If the call fails before the slot is offered (#SLOTQ_EINVAL,
+ * #SLOTQ_ENOMEM), no callback ran and the library keeps no reference to
+ * `slot`; after the offer, the slot's `release` callback tells when the
+ * library is done with it, whatever the outcome.
+ *
  * @return #SLOTQ_OK ("acquired"); #SLOTQ_ETIMEDOUT ("idle": ejected);
  *   #SLOTQ_ECANCELED (ejected because `cancel` fired); #SLOTQ_EGONE if some
  *   other thread ejected the token meanwhile; #SLOTQ_EINVAL; #SLOTQ_ENOMEM.

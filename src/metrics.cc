@@ -65,10 +65,11 @@ void RenderMetrics(Manager *m, std::string *out) {
     QueueFigures &f = figs[i];
     HexKey(q, f.key);
     q->SnapshotWithIdle(&f.stats, &f.idle);
-    f.queued = q->QueuedTotal();
-    f.acquired = q->AcquiredTotal();
-    f.ejected = q->EjectedTotal();
-    f.closed = q->ClosedTotal();
+    Queue::Totals totals = q->ReadTotals();
+    f.queued = totals.queued;
+    f.acquired = totals.acquired;
+    f.ejected = totals.ejected;
+    f.closed = totals.closed;
     q->ReleaseHandle();
   }
 
@@ -113,7 +114,7 @@ void RenderMetrics(Manager *m, std::string *out) {
     Sample(out, "slotq_slots_ejected_total", f.key, nullptr, f.ejected);
   }
   Header(out, "slotq_slots_closed_total", "counter",
-         "Slots whose close callback ran (given back after use, ejected or discarded).");
+         "Slots whose close callback ran: given back after use, or ejected.");
   for (const QueueFigures &f : figs) {
     Sample(out, "slotq_slots_closed_total", f.key, nullptr, f.closed);
   }

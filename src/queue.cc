@@ -159,6 +159,7 @@ Token *Queue::GiveBack(Token **slot, PendingWake *wake) {
       return nullptr;
     }
   }
+  if ((v & kStateMask) == SLOTQ_TOKEN_ACQUIRED) acquired_++;
   return t;  // acquired or ejected meanwhile: d's reference is to be dropped
 }
 
@@ -196,8 +197,8 @@ int Queue::Eject(Token *t) {
     }
     if (was_queued) Unlink(t);
     // A lent token stays referenced by its dequeuer, which drops it later.
+    ejected_++;
   }
-  ejected_.fetch_add(1, std::memory_order_relaxed);
   t->RunClose(true);
   if (was_queued) t->Release();  // the stack's reference
   return SLOTQ_OK;
@@ -211,13 +212,13 @@ int Queue::AcquireQueued(Token *t) {
     if (t->State() == SLOTQ_TOKEN_QUEUED) {
       Unlink(t);
       old = SetPayload(&t->word, kStateMask, SLOTQ_TOKEN_ACQUIRED);
+      acquired_++;
       won = true;
     }
   }
   // Lent meanwhile (acquired lock-free there) or already final (fails there).
   if (!won) return t->Acquire();
   WakeIfSleepers(&t->word, old);  // t is alive: the caller holds a reference
-  acquired_.fetch_add(1, std::memory_order_relaxed);
   t->FireTrigger(SLOTQ_TOKEN_ACQUIRED);
   t->Release();  // the stack's reference
   return SLOTQ_OK;
@@ -230,9 +231,10 @@ size_t Queue::Len() const {
   return n;
 }
 
-uint64_t Queue::QueuedTotal() const {
+Queue::Totals Queue::ReadTotals() const {
   MutexLock l(&mu_);
-  return next_id_;
+  uint64_t after_use = closed_after_use_.load(std::memory_order_relaxed);
+  return Totals{next_id_, acquired_, ejected_, ejected_ + after_use};
 }
 
 int Queue::EnterState(int state) {

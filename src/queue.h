@@ -82,13 +82,13 @@ class Queue {
   /// Marks whether the signal listener table has an entry for this queue.
   void SetHasListener(bool has);
 
-  /// Slot counters for metrics.
-  uint64_t QueuedTotal() const;
-  uint64_t AcquiredTotal() const { return acquired_.load(std::memory_order_relaxed); }
-  uint64_t EjectedTotal() const { return ejected_.load(std::memory_order_relaxed); }
-  uint64_t ClosedTotal() const { return closed_.load(std::memory_order_relaxed); }
-  void CountAcquired() { acquired_.fetch_add(1, std::memory_order_relaxed); }
-  void CountClosed() { closed_.fetch_add(1, std::memory_order_relaxed); }
+  /// Slot counters for metrics, read together.
+  struct Totals {
+    uint64_t queued, acquired, ejected, closed;
+  };
+  Totals ReadTotals() const;
+  /// Counts a slot given back after use (Token::Close, which holds no lock).
+  void CountClosedAfterUse() { closed_after_use_.fetch_add(1, std::memory_order_relaxed); }
 
  private:
   friend class Dequeuer;
@@ -118,9 +118,13 @@ class Queue {
   Dequeuer *waiters_ SLOTQ_GUARDED_BY(mu_) = nullptr;  // circular, oldest first
   uint64_t next_id_ SLOTQ_GUARDED_BY(mu_) = 0;         // also the count of slots ever queued
   Stats stats_ SLOTQ_GUARDED_BY(mu_);
-  std::atomic<uint64_t> acquired_{0};  // slots acquired by a caller
-  std::atomic<uint64_t> ejected_{0};   // slots ejected
-  std::atomic<uint64_t> closed_{0};    // close callbacks run (after use, eject or shutdown)
+  // Counted where a lock is held anyway, so the hot paths pay no extra
+  // atomic: acquisitions when the token leaves its dequeuer (or the stack),
+  // ejects in Eject. Slots discarded at shutdown are never counted: nobody
+  // can read a queue's metrics once it shut down.
+  uint64_t acquired_ SLOTQ_GUARDED_BY(mu_) = 0;
+  uint64_t ejected_ SLOTQ_GUARDED_BY(mu_) = 0;
+  std::atomic<uint64_t> closed_after_use_{0};
   uint8_t key_len_ = 0;                // the key's bytes follow this one in the same allocation
 };
 

@@ -6,7 +6,6 @@
 
 #include <condition_variable>
 #include <mutex>
-#include <thread>
 #include <unordered_map>
 
 #include "queue.h"
@@ -18,10 +17,24 @@ struct Listener {
   slotq_notify_fn fn = nullptr;
   void *arg = nullptr;
   int fd = -1;
-  int running = 0;         // callbacks in flight
-  bool removed = false;    // out of the table; the last callback frees it
-  std::thread::id runner;  // the thread of the latest one (for re-entry)
+  int running = 0;       // callbacks in flight, on any thread
+  bool removed = false;  // out of the table; the last callback frees it
 };
+
+// The listeners whose callback this thread is running (innermost first), so
+// that a callback may replace or remove its own listener without waiting
+// for itself.
+struct RunningFrame {
+  const Listener *listener;
+  RunningFrame *outer;
+};
+thread_local RunningFrame *t_running = nullptr;
+
+int RunningHere(const Listener *l) {
+  int n = 0;
+  for (RunningFrame *f = t_running; f != nullptr; f = f->outer) n += f->listener == l;
+  return n;
+}
 
 struct Table {
   std::mutex mu;                 // guards map and every Listener in it
@@ -35,11 +48,10 @@ Table &TheTable() {
   return *table;
 }
 
-// Waits until no callback of `l` runs, except one on this very thread.
+// Waits until no callback of `l` runs, except those on this very thread.
 void WaitIdle(Table &t, std::unique_lock<std::mutex> &lock, Listener *l) {
-  t.idle.wait(lock, [l] {
-    return l->running == 0 || (l->running == 1 && l->runner == std::this_thread::get_id());
-  });
+  int here = RunningHere(l);
+  t.idle.wait(lock, [l, here] { return l->running == here; });
 }
 
 }  // namespace
@@ -112,10 +124,12 @@ void NotifySignalListener(const Queue *q) {
   }
   if (fn == nullptr) return;
   l->running++;
-  l->runner = std::this_thread::get_id();
+  RunningFrame frame{l, t_running};
+  t_running = &frame;
   lock.unlock();
   fn(arg);
   lock.lock();
+  t_running = frame.outer;
   l->running--;
   if (l->removed && l->running == 0) {
     if (l->fd >= 0) close(l->fd);

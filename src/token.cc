@@ -26,7 +26,6 @@ int Token::Acquire() {
     if (word.compare_exchange_weak(v, (v & ~(kStateMask | kSleepers)) | SLOTQ_TOKEN_ACQUIRED,
                                    std::memory_order_acq_rel, std::memory_order_acquire)) {
       WakeIfSleepers(&word, v);
-      queue->CountAcquired();
       FireTrigger(SLOTQ_TOKEN_ACQUIRED);
       return SLOTQ_OK;
     }
@@ -72,6 +71,7 @@ int Token::Close(int *close_rc) {
     if ((v & kClosing) != 0) return SLOTQ_EGONE;
     if (word.compare_exchange_weak(v, v | kClosing, std::memory_order_acq_rel)) break;
   }
+  queue->CountClosedAfterUse();
   int r = RunClose(false);
   if (close_rc != nullptr) *close_rc = r;
   return SLOTQ_OK;
@@ -79,7 +79,6 @@ int Token::Close(int *close_rc) {
 
 int Token::RunClose(bool fire_trigger) {
   int r = ops->close != nullptr ? ops->close(slot) : 0;
-  queue->CountClosed();
   uint32_t old = SetPayload(&word, kClosed, kClosed);
   WakeIfSleepers(&word, old);
   if (fire_trigger) FireTrigger(static_cast<int>(old & kStateMask));

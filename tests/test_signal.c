@@ -112,6 +112,47 @@ static void listener_dropped_with_its_queue(void **state) {
   slotq_queue_release(q); /* must not leak the listener or its fd */
 }
 
+/* Regression: a callback removing its own listener must not wait for
+ * itself, even after another thread ran the same callback meanwhile (the
+ * library once tracked only the latest running thread and hung here). */
+typedef struct reentry {
+  slotq_queue_t *q;
+  atomic_int calls, a_inside, b_done;
+} reentry;
+static reentry g_re;
+
+static void remove_later(void *arg) {
+  (void)arg;
+  int n = atomic_fetch_add(&g_re.calls, 1);
+  (void)slotq_queue_wait_signal(g_re.q, 0, NULL);
+  if (n == 0) {
+    atomic_store(&g_re.a_inside, 1);
+    while (!atomic_load(&g_re.b_done)) usleep(1000);
+    assert_ok(slotq_queue_set_signal_notify(g_re.q, NULL, NULL));
+  }
+}
+
+static void *signal_once(void *arg) {
+  (void)arg;
+  slotq_queue_signal(g_re.q, NULL);
+  return NULL;
+}
+
+static void listener_removed_from_its_callback_after_another_thread_ran_it(void **state) {
+  (void)state;
+  memset(&g_re, 0, sizeof(g_re));
+  g_re.q = test_queue();
+  assert_ok(slotq_queue_set_signal_notify(g_re.q, remove_later, NULL));
+  pthread_t a;
+  pthread_create(&a, NULL, signal_once, NULL);
+  while (!atomic_load(&g_re.a_inside)) usleep(1000);
+  assert_ok(slotq_queue_signal(g_re.q, NULL)); /* runs the callback here, to completion */
+  atomic_store(&g_re.b_done, 1);
+  pthread_join(a, NULL); /* hung before the fix */
+  assert_int_equal(atomic_load(&g_re.calls), 2);
+  slotq_queue_release(g_re.q);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(signal_has_room_for_one),
@@ -119,6 +160,7 @@ int main(void) {
       cmocka_unit_test(cancel_wakes_a_signal_wait),
       cmocka_unit_test(listener_is_told_of_each_new_pending_signal),
       cmocka_unit_test(listener_dropped_with_its_queue),
+      cmocka_unit_test(listener_removed_from_its_callback_after_another_thread_ran_it),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
