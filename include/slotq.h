@@ -802,7 +802,10 @@ SLOTQ_API int slotq_start_dequeuer(slotq_queue_t *queue, slotq_cancel_t *cancel,
  * the stack (or straight to another waiting dequeuer), when this dequeuer
  * calls slotq_dequeuer_next() again, is stopped, or is freed. The slot is not
  * closed and the container never notices: no slot is lost (the seed instead
- * closes such a slot, making its container queue again).
+ * closes such a slot, making its container queue again). The dequeuer
+ * holds its reference to a lent token until then, even once acquired: the
+ * slot's `release` callback runs only after that (and after every other
+ * reference is dropped).
  *
  * @param timeout_ns see the conventions; 0 takes a slot only if one is idle.
  * @param cancel optional cancellation token for this call, besides the
@@ -841,6 +844,8 @@ SLOTQ_API int slotq_dequeuer_set_notify(slotq_dequeuer_t *deq, slotq_notify_fn f
  * Each notification adds one to the eventfd's counter, making it readable;
  * read it (8 bytes) to reset it. Created on the first call, owned by the
  * dequeuer and closed by slotq_dequeuer_free(): do not close it yourself.
+ * Get it before slotq_dequeuer_arm(): notifications made before the
+ * descriptor exists are not counted in it.
  *
  * @param deq the dequeuer.
  * @param fd the eventfd.

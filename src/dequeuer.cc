@@ -34,27 +34,27 @@ class InNextGuard {
   std::atomic<bool> *flag_;
 };
 
-// Work decided under the queue's lock and done after it: wakes to deliver and
-// token references to drop (dropping may run the host's release callback).
-// Declare it before the MutexLock so that it runs after the unlock.
-struct AfterUnlock {
-  PendingWake wake[2];
-  Token *drop[2] = {nullptr, nullptr};
-  ~AfterUnlock() {
-    for (PendingWake &w : wake) w.Deliver();
-    for (Token *t : drop) {
-      if (t != nullptr) t->Release();
-    }
-  }
-};
-
 }  // namespace
+
+Dequeuer::AfterUnlock::~AfterUnlock() {
+  for (PendingWake &w : wake) w.Deliver();
+  for (Token *t : drop) {
+    if (t != nullptr) t->Release();
+  }
+}
 
 Dequeuer *Dequeuer::Create(Queue *q, CancelToken *cancel) {
   Dequeuer *d = new (std::nothrow) Dequeuer(q, cancel);
   if (d == nullptr) return nullptr;
   q->RetainHandle();
-  if (cancel != nullptr) cancel->Retain();
+  if (cancel != nullptr) {
+    cancel->Retain();
+    // Follow the token for the dequeuer's whole life: when it fires, the
+    // dequeuer at once behaves as stopped (OnCancel). If it already fired,
+    // OnCancel runs right here.
+    d->watching_cancel_ = true;
+    cancel->Register(&d->cancel_watch_, true);
+  }
   return d;
 }
 
@@ -126,25 +126,36 @@ int Dequeuer::Next(int64_t timeout_ns, CancelToken *cancel, Token **out) {
   return SLOTQ_OK;
 }
 
-int Dequeuer::Stop() {
-  if (stopped_.exchange(true, std::memory_order_acq_rel)) return SLOTQ_ESTOPPED;
-  PendingWake wake;
-  {
-    MutexLock l(&queue_->mu_);
-    if (enlisted_) {
+void Dequeuer::StopLocked(AfterUnlock *after, bool notify, bool cancelled) {
+  if (enlisted_) {
+    if (parker_ == nullptr) {
       queue_->Delist(this);
-      if (parker_ != nullptr) {
-        wake.word = &parker_->word;
-        wake.old = SetPayload(wake.word, kPayloadMask, kParkStopped);
-      }
-    }
-    if (armed_) {
-      armed_ = false;
-      notifying_++;
-      wake.notify = this;
+    } else if (!cancelled) {
+      // A blocked Next() returns SLOTQ_ESTOPPED. (When our token fired, it
+      // wakes by itself with SLOTQ_ECANCELED and leaves the list itself.)
+      queue_->Delist(this);
+      after->wake[0].word = &parker_->word;
+      after->wake[0].old = SetPayload(after->wake[0].word, kPayloadMask, kParkStopped);
     }
   }
-  wake.Deliver();
+  // Slots we hold go back to the queue at once. A thread blocked in Next()
+  // deals with a slot handed to it itself.
+  after->drop[0] = queue_->GiveBack(&lent_, &after->wake[1]);
+  if (parker_ == nullptr) after->drop[1] = queue_->GiveBack(&handed_, &after->wake[2]);
+  if (armed_) {
+    armed_ = false;
+    if (notify) {
+      notifying_++;
+      after->wake[0].notify = this;
+    }
+  }
+}
+
+int Dequeuer::Stop() {
+  if (stopped_.exchange(true, std::memory_order_acq_rel)) return SLOTQ_ESTOPPED;
+  AfterUnlock after;
+  MutexLock l(&queue_->mu_);
+  StopLocked(&after, true, false);
   return SLOTQ_OK;
 }
 
@@ -166,24 +177,12 @@ int Dequeuer::Fd(int *fd) {
 
 void Dequeuer::OnCancel(CancelNode *node, int /*reason*/) {
   Dequeuer *d = static_cast<CancelWatch *>(node)->deq;
-  PendingWake wake;
-  {
-    MutexLock l(&d->queue_->mu_);
-    if (!d->armed_) return;
-    d->armed_ = false;
-    if (d->enlisted_ && d->parker_ == nullptr) d->queue_->Delist(d);
-    d->notifying_++;
-    wake.notify = d;
-  }
-  wake.Deliver();
+  AfterUnlock after;
+  MutexLock l(&d->queue_->mu_);
+  d->StopLocked(&after, true, true);
 }
 
 int Dequeuer::Arm() {
-  // Watch our cancellation token first, outside the queue's lock: if it has
-  // fired, Register runs OnCancel right here, which takes the lock.
-  if (cancel_ != nullptr && !watching_cancel_.exchange(true, std::memory_order_acq_rel)) {
-    cancel_->Register(&cancel_watch_, true);
-  }
   PendingWake wake;
   int rc = SLOTQ_OK;
   {
@@ -253,34 +252,29 @@ bool Dequeuer::OnNotifyingThread() const {
 }
 
 void Dequeuer::Free() {
-  (void)Stop();
-  if (OnNotifyingThread()) {
-    // Called from our own notification callback: the notification finishes
-    // the free once it returns (Notify).
-    MutexLock l(&queue_->mu_);
-    free_deferred_ = true;
-    return;
-  }
-  // Let notifications already decided on other threads finish: they are
-  // short host callbacks, and no new one can start once we are stopped.
-  for (;;) {
-    {
-      MutexLock l(&queue_->mu_);
-      if (notifying_ == 0) break;
+  stopped_.store(true, std::memory_order_release);
+  // Called from our own notification callback, the free is finished by that
+  // notification once it returns (Notify); otherwise we let notifications
+  // already decided on other threads finish first: they are short host
+  // callbacks, and no new one can start once we are stopped and disarmed.
+  bool deferred = OnNotifyingThread();
+  {
+    AfterUnlock after;
+    queue_->mu_.Lock();
+    while (!deferred && notifying_ > 0) {
+      queue_->mu_.Unlock();
+      sched_yield();
+      queue_->mu_.Lock();
     }
-    sched_yield();
+    StopLocked(&after, false, false);
+    free_deferred_ = deferred;
+    queue_->mu_.Unlock();
   }
-  FinishFree();
+  if (!deferred) FinishFree();
 }
 
 void Dequeuer::FinishFree() {
-  if (watching_cancel_.load(std::memory_order_acquire)) cancel_->Unregister(&cancel_watch_);
-  {
-    AfterUnlock after;
-    MutexLock l(&queue_->mu_);
-    after.drop[0] = queue_->GiveBack(&lent_, &after.wake[0]);
-    after.drop[1] = queue_->GiveBack(&handed_, &after.wake[1]);
-  }
+  if (watching_cancel_) cancel_->Unregister(&cancel_watch_);
   if (fd_ >= 0) close(fd_);
   if (cancel_ != nullptr) cancel_->Release();
   queue_->ReleaseHandle();

@@ -8,6 +8,7 @@
 #include <atomic>
 
 #include "cancel.h"
+#include "queue.h"
 #include "slotq.h"
 #include "wait.h"
 
@@ -45,8 +46,21 @@ class Dequeuer {
   friend class Queue;
   Dequeuer(Queue *q, CancelToken *c) : queue_(q), cancel_(c), cancel_watch_(this) {}
   ~Dequeuer() = default;
+  // Work decided under the queue's lock and done after it: wakes to deliver
+  // and token references to drop (dropping may run the host's release
+  // callback). Declare it before the lock so that it runs after the unlock.
+  struct AfterUnlock {
+    PendingWake wake[3];
+    Token *drop[2] = {nullptr, nullptr};
+    ~AfterUnlock();
+  };
+
   bool Cancelled(CancelToken *extra) const;
   bool OnNotifyingThread() const;
+  // What stopping (or, `cancelled`, our token firing) does: leave the
+  // waiters, give back the slots we hold, and notify an armed host if
+  // `notify`. Requires the queue's lock.
+  void StopLocked(AfterUnlock *after, bool notify, bool cancelled);
   void FinishFree();
   static void OnCancel(CancelNode *node, int reason);
 
@@ -61,7 +75,7 @@ class Dequeuer {
     Dequeuer *deq;
   };
   CancelWatch cancel_watch_;
-  std::atomic<bool> watching_cancel_{false};
+  bool watching_cancel_ = false;  // cancel_watch_ is registered (set once, in Create)
 
   // Guarded by queue_->mu_ (the analysis cannot name it through queue_):
   Dequeuer *prev_ = nullptr;  // links in queue_->waiters_

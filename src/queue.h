@@ -125,7 +125,7 @@ class Queue {
   uint64_t acquired_ SLOTQ_GUARDED_BY(mu_) = 0;
   uint64_t ejected_ SLOTQ_GUARDED_BY(mu_) = 0;
   std::atomic<uint64_t> closed_after_use_{0};
-  uint8_t key_len_ = 0;                // the key's bytes follow this one in the same allocation
+  uint8_t key_len_ = 0;  // the key's bytes follow this one in the same allocation
 };
 
 }  // namespace slotq

@@ -197,6 +197,38 @@ static void one_slot_wakes_one_waiter_oldest_first(void **state) {
   slotq_queue_release(q);
 }
 
+static void stop_and_cancel_give_a_lent_slot_back_at_once(void **state) {
+  (void)state;
+  slotq_queue_t *q = test_queue();
+  test_slot s;
+  test_slot_init(&s);
+  slotq_token_t *t, *got;
+  assert_ok(slotq_queue_slot(q, &s, &test_ops, &t));
+  slotq_dequeuer_t *d;
+  assert_ok(slotq_start_dequeuer(q, NULL, &d));
+  assert_ok(slotq_dequeuer_next(d, 0, NULL, &got));
+  assert_int_equal(test_token_state(t), SLOTQ_TOKEN_LENT);
+  assert_ok(slotq_dequeuer_stop(d));
+  assert_int_equal(test_token_state(t), SLOTQ_TOKEN_QUEUED);
+  slotq_token_release(got);
+  slotq_dequeuer_free(d);
+  /* The same when the dequeuer's own token fires. */
+  slotq_cancel_t *c;
+  assert_ok(slotq_cancel_create(&c));
+  assert_ok(slotq_start_dequeuer(q, c, &d));
+  assert_ok(slotq_dequeuer_next(d, 0, NULL, &got));
+  assert_int_equal(test_token_state(t), SLOTQ_TOKEN_LENT);
+  assert_ok(slotq_cancel_cancel(c));
+  assert_int_equal(test_token_state(t), SLOTQ_TOKEN_QUEUED);
+  slotq_token_release(got);
+  slotq_dequeuer_free(d);
+  slotq_cancel_release(c);
+  assert_int_equal(atomic_load(&s.closes), 0); /* the container noticed nothing */
+  assert_ok(slotq_eject(q, t));
+  slotq_token_release(t);
+  slotq_queue_release(q);
+}
+
 static void second_thread_in_next_is_refused(void **state) {
   (void)state;
   slotq_queue_t *q = test_queue();
@@ -402,6 +434,7 @@ int main(void) {
       cmocka_unit_test(deadline_token_ends_a_blocked_next),
       cmocka_unit_test(timeout_returns_etimedout),
       cmocka_unit_test(one_slot_wakes_one_waiter_oldest_first),
+      cmocka_unit_test(stop_and_cancel_give_a_lent_slot_back_at_once),
       cmocka_unit_test(second_thread_in_next_is_refused),
       cmocka_unit_test(blocked_token_wait_wakes_on_acquire),
       cmocka_unit_test(armed_dequeuer_is_notified_when_a_slot_comes),
