@@ -1,0 +1,215 @@
+"""Launch policies, the host loops (container, caller, launcher) and metrics."""
+
+import gc
+import threading
+import unittest
+import weakref
+
+import slotq
+from helpers import PROMPT, RecordingSlot, join, requires, start_thread
+from slotq import STARTER, WAITER, LaunchAction, Policy
+
+CALL = slotq.Call(app_name="app", path="/host", image="img:1", memory=64)
+
+
+@requires("queue_evaluate_policy")
+class PolicyTest(unittest.TestCase):
+    def setUp(self):
+        self.q = slotq.Queue(b"policy")
+        self.addCleanup(self.q.release)
+
+    def test_seed_is_the_default(self):
+        self.q.enter_state(WAITER)
+        self.assertTrue(self.q.is_new_container_needed())
+        self.assertTrue(self.q.is_new_container_needed(Policy.SEED))
+        self.q.enter_state(STARTER)
+        self.assertFalse(self.q.is_new_container_needed(Policy.SEED))
+
+    def test_idle_aware(self):
+        for _ in range(2):
+            self.q.enter_state(WAITER)
+        self.q.offer(slotq.Slot())
+        self.assertTrue(self.q.is_new_container_needed(Policy.IDLE_AWARE))  # 2 > 1, 0 < 1
+        self.q.enter_state(STARTER)
+        self.assertFalse(self.q.is_new_container_needed(Policy.IDLE_AWARE))  # 1 >= 2 - 1
+        self.q.offer(slotq.Slot())
+        self.q.exit_state(STARTER)
+        self.assertFalse(self.q.is_new_container_needed(Policy.IDLE_AWARE))  # 2 idle for 2
+
+    def test_custom(self):
+        seen = []
+
+        def fn(stats, idle_slots):
+            seen.append((stats.waiters, idle_slots))
+            return stats.waiters > 1
+
+        self.q.offer(slotq.Slot())
+        self.q.enter_state(WAITER)
+        needed, stats = self.q.new_container_decision(fn)
+        self.assertFalse(needed)
+        self.assertEqual(stats.waiters, 1)
+        self.q.enter_state(WAITER)
+        self.assertTrue(self.q.is_new_container_needed(fn))
+        self.assertEqual(seen, [(1, 1), (2, 1)])
+
+    def test_custom_raising(self):
+        def fn(stats, idle_slots):
+            raise ZeroDivisionError("policy bug")
+
+        with self.assertRaises(slotq.CallbackError) as cm:
+            self.q.is_new_container_needed(fn)
+        self.assertIsInstance(cm.exception.__cause__, ZeroDivisionError)
+
+    def test_unknown_policy(self):
+        with self.assertRaises(ValueError):
+            self.q.is_new_container_needed(7)
+        with self.assertRaises(ValueError):
+            self.q.is_new_container_needed(Policy.CUSTOM)
+
+
+@requires("container_offer")
+class ContainerOfferTest(unittest.TestCase):
+    def setUp(self):
+        self.q = slotq.Queue(b"container")
+        self.addCleanup(self.q.release)
+
+    def test_acquired(self):
+        slot = RecordingSlot()
+        th, res = start_thread(self.q.container_offer, slot, PROMPT)
+        with self.q.dequeuer() as d:
+            got = d.next(timeout=PROMPT)
+            self.assertTrue(got.acquire())
+        join(self, th)
+        tok = res.get("value")
+        self.assertIsInstance(tok, slotq.Token, res)
+        self.assertEqual(tok.state, slotq.TokenState.ACQUIRED)
+        got.close()
+        tok.wait_closed(timeout=PROMPT)
+        self.assertEqual(slot.closes, 1)
+
+    def test_idle_timeout_ejects(self):
+        slot = RecordingSlot()
+        ref = weakref.ref(slot)
+        with self.assertRaises(slotq.Timeout):
+            self.q.container_offer(slot, idle_timeout=0.02)
+        self.assertEqual(slot.closes, 1)
+        self.assertEqual(slot.triggers, [slotq.TokenState.EJECTED])
+        self.assertEqual(len(self.q), 0)
+        del slot
+        gc.collect()
+        self.assertIsNone(ref(), "the library's release callback did not drop the slot")
+
+    def test_cancel_ejects(self):
+        slot = RecordingSlot()
+        with slotq.CancelToken() as c:
+            threading.Timer(0.02, c.cancel).start()
+            with self.assertRaises(slotq.Cancelled):
+                self.q.container_offer(slot, cancel=c)
+        self.assertEqual(slot.closes, 1)
+
+    def test_invalid_idle_timeout(self):
+        with self.assertRaises(ValueError):
+            self.q.container_offer(slotq.Slot(), idle_timeout=0)
+
+
+@requires("caller_acquire")
+class CallerAcquireTest(unittest.TestCase):
+    def setUp(self):
+        self.mgr = slotq.Manager()
+        self.addCleanup(self.mgr.release)
+        self.q = self.mgr.get(CALL)  # (one Waiter: ours, for the test's own view)
+        self.addCleanup(self.q.release)
+        self.q.exit_state(WAITER)
+
+    def test_acquires_a_slot_and_leaves_the_waiter_state(self):
+        slot = RecordingSlot("s")
+        threading.Timer(0.02, self.q.offer, args=(slot,)).start()
+        tok = self.mgr.caller_acquire(CALL, timeout=PROMPT)
+        self.assertEqual(tok.state, slotq.TokenState.ACQUIRED)
+        self.assertEqual(tok.exec("x"), ("done", "s", "x"))
+        tok.close()
+        st = self.q.stats()
+        self.assertEqual(st.waiters, 0)
+        self.assertEqual(st.latency_count[WAITER], 1)
+        self.q.wait_signal(timeout=0)  # it signalled the launcher
+
+    def test_slot_error(self):
+        oops = RuntimeError("container failed to start")
+
+        class Broken(RecordingSlot):
+            def error(self):
+                return oops
+
+        slot = Broken()
+        self.q.offer(slot)
+        with self.assertRaises(slotq.SlotError) as cm:
+            self.mgr.caller_acquire(CALL, timeout=PROMPT)
+        self.assertIs(cm.exception.slot_error, oops)
+        self.assertEqual(slot.closes, 1)
+        self.assertEqual(self.q.stats().waiters, 0)
+
+    def test_timeout(self):
+        with self.assertRaises(slotq.Timeout):
+            self.mgr.caller_acquire(CALL, timeout=0.05, ping=0.01)
+        self.assertEqual(self.q.stats().waiters, 0)
+
+    def test_overload(self):
+        self.mgr.set_max_waiters(1)
+        self.q.enter_state(WAITER)
+        with self.assertRaises(slotq.Overload):
+            self.mgr.caller_acquire(CALL, timeout=0)
+        self.q.exit_state(WAITER)
+
+
+@requires("launcher_step")
+class LauncherStepTest(unittest.TestCase):
+    def test_start_on_signal(self):
+        with slotq.Manager() as mgr, mgr.get(CALL) as q:  # one waiter, no executors
+            q.signal()
+            action, stats = q.launcher_step(mgr, inactivity=PROMPT)
+            self.assertEqual(action, LaunchAction.START)
+            self.assertEqual(q.stats().starters, 1)
+            q.exit_state(STARTER, 1000)
+            q.exit_state(WAITER)
+
+    def test_no_start_when_not_needed(self):
+        with slotq.Queue(b"l") as q:
+            q.signal()
+            action, _ = q.launcher_step(inactivity=PROMPT)  # no waiters
+            self.assertEqual(action, LaunchAction.NONE)
+
+    def test_deletes_an_inactive_idle_queue(self):
+        with slotq.Manager() as mgr, mgr.get(CALL) as q:
+            q.exit_state(WAITER)
+            action, _ = q.launcher_step(mgr, inactivity=0.02)
+            self.assertEqual(action, LaunchAction.DELETED)
+            self.assertEqual(len(mgr), 0)
+
+    def test_cancelled(self):
+        with slotq.Queue(b"l") as q, slotq.CancelToken() as c:
+            threading.Timer(0.02, c.cancel).start()
+            with self.assertRaises(slotq.Cancelled):
+                q.launcher_step(cancel=c)
+
+    def test_custom_policy(self):
+        with slotq.Queue(b"l") as q:
+            q.signal()
+            action, _ = q.launcher_step(policy=lambda stats, idle: True, inactivity=PROMPT)
+            self.assertEqual(action, LaunchAction.START)
+            q.exit_state(STARTER)
+
+
+@requires("mgr_metrics", "free")
+class MetricsTest(unittest.TestCase):
+    def test_prometheus_text(self):
+        with slotq.Manager() as mgr, mgr.get(CALL) as q:
+            q.offer(slotq.Slot())
+            text = mgr.metrics()
+        self.assertIn("slotq_queues 1", text)
+        self.assertIn('key="%s"' % CALL.key_hex(), text)
+        self.assertRegex(text, r'slotq_queue_parties\{key="[0-9a-f]{40}",state="waiter"\} 1')
+        self.assertRegex(text, r'slotq_queue_idle_slots\{key="[0-9a-f]{40}"\} 1')
+
+
+if __name__ == "__main__":
+    unittest.main()
