@@ -22,25 +22,13 @@ struct NotifyingFrame {
 };
 thread_local NotifyingFrame *t_notifying = nullptr;
 
-// Clears Dequeuer::in_next_ when Next() returns.
-class InNextGuard {
- public:
-  explicit InNextGuard(std::atomic<bool> *flag) : flag_(flag) {}
-  ~InNextGuard() { flag_->store(false, std::memory_order_release); }
-  InNextGuard(const InNextGuard &) = delete;
-  InNextGuard &operator=(const InNextGuard &) = delete;
-
- private:
-  std::atomic<bool> *flag_;
-};
-
 }  // namespace
 
-Dequeuer::AfterUnlock::~AfterUnlock() {
-  for (PendingWake &w : wake) w.Deliver();
-  for (Token *t : drop) {
-    if (t != nullptr) t->Release();
-  }
+void Dequeuer::AfterUnlock::Run() {
+  for (int i = 0; i < nwake; i++) wake[i].Deliver();
+  for (int i = 0; i < ndrop; i++) drop[i]->Release();
+  nwake = ndrop = 0;
+  for (PendingWake &w : wake) w = PendingWake();
 }
 
 Dequeuer *Dequeuer::Create(Queue *q, CancelToken *cancel) {
@@ -63,25 +51,40 @@ bool Dequeuer::Cancelled(CancelToken *extra) const {
 }
 
 int Dequeuer::Next(int64_t timeout_ns, CancelToken *cancel, Token **out) {
-  if (in_next_.exchange(true, std::memory_order_acquire)) return SLOTQ_EBUSY;
-  InNextGuard guard(&in_next_);
   int64_t deadline = timeout_ns == SLOTQ_FOREVER ? kNoDeadline : DeadlineAfter(timeout_ns);
   Queue *q = queue_;
-  Parker *parker = nullptr;
-  {
-    AfterUnlock after;
-    MutexLock l(&q->mu_);
+  Mutex *mu = &q->mu_;
+  AfterUnlock after;
+  mu->Lock();
+  if (in_next_) {
+    mu->Unlock();
+    return SLOTQ_EBUSY;
+  }
+  in_next_ = true;
+  int rc;
+  for (;;) {
     // The token we lent last time and nobody acquired goes back first.
-    after.drop[0] = q->GiveBack(&lent_, &after.wake[0]);
-    if (handed_ != nullptr) {  // handed while armed, or after a blocked Next() gave up
-      lent_ = handed_;
-      handed_ = nullptr;
-      lent_->Retain();
-      *out = lent_;
-      return SLOTQ_OK;
+    after.Drop(q->GiveBack(&lent_, after.NextWake()));
+    if (handed_ != nullptr) {  // handed while we slept, or while armed
+      if (handed_->State() == SLOTQ_TOKEN_LENT) {
+        lent_ = handed_;
+        handed_ = nullptr;
+        lent_->Retain();
+        *out = lent_;
+        rc = SLOTQ_OK;
+        break;
+      }
+      // Ejected (or acquired by its container) before we collected it.
+      after.Drop(q->GiveBack(&handed_, after.NextWake()));
     }
-    if (stopped_.load(std::memory_order_acquire)) return SLOTQ_ESTOPPED;
-    if (Cancelled(cancel)) return SLOTQ_ECANCELED;
+    if (stopped_.load(std::memory_order_acquire)) {
+      rc = SLOTQ_ESTOPPED;
+      break;
+    }
+    if (Cancelled(cancel)) {
+      rc = SLOTQ_ECANCELED;
+      break;
+    }
     if (Token *t = q->Pop()) {
       uint32_t v = t->word.load(std::memory_order_relaxed);
       while (!t->word.compare_exchange_weak(v, (v & ~kStateMask) | SLOTQ_TOKEN_LENT,
@@ -90,40 +93,48 @@ int Dequeuer::Next(int64_t timeout_ns, CancelToken *cancel, Token **out) {
       lent_ = t;  // the stack's reference becomes ours
       t->Retain();
       *out = t;
-      return SLOTQ_OK;
+      rc = SLOTQ_OK;
+      break;
     }
-    if (timeout_ns == 0) return SLOTQ_ETIMEDOUT;
-    parker = ThisThreadParker();
-    if (parker == nullptr) return SLOTQ_ENOMEM;
+    if (timeout_ns == 0 || NowNs() >= deadline) {
+      rc = SLOTQ_ETIMEDOUT;
+      break;
+    }
+    Parker *parker = ThisThreadParker();
+    if (parker == nullptr) {
+      rc = SLOTQ_ENOMEM;
+      break;
+    }
     // Nobody else writes our parker while we are not in a waiters list.
     SetPayload(&parker->word, kPayloadMask, kParkWaiting);
     parker_ = parker;
     if (!enlisted_) q->Enlist(this);
+    mu->Unlock();
+    after.Run();
+    rc = BlockOn(
+        &parker->word, [](uint32_t p) { return p != kParkWaiting; }, deadline, cancel_, cancel);
+    mu->Lock();
+    parker_ = nullptr;
+    if (enlisted_) {
+      // Timed out or cancelled while still waiting. An armed dequeuer stays
+      // in the list for its host's notification.
+      if (!armed_) q->Delist(this);
+      break;
+    }
+    if (handed_ == nullptr) {  // stopped, or our token fired (OnCancel)
+      if (rc != SLOTQ_ECANCELED) rc = SLOTQ_ESTOPPED;
+      break;
+    }
+    if (rc == SLOTQ_ECANCELED) {  // a token came just after the cancellation
+      after.Drop(q->GiveBack(&handed_, after.NextWake()));
+      break;
+    }
+    // A token was handed to us (maybe just after our timeout): the top of
+    // the loop takes it, or skips it if it was ejected meanwhile.
   }
-
-  int rc = BlockOn(
-      &parker->word, [](uint32_t p) { return p != kParkWaiting; }, deadline, cancel_, cancel);
-
-  AfterUnlock after;
-  MutexLock l(&q->mu_);
-  parker_ = nullptr;
-  if (enlisted_) {
-    // Timed out or cancelled while still waiting. An armed dequeuer stays in
-    // the list for its host's notification.
-    if (!armed_) q->Delist(this);
-    return rc;
-  }
-  if (handed_ == nullptr) return rc == SLOTQ_ECANCELED ? rc : SLOTQ_ESTOPPED;
-  // A token was handed to us, maybe just after our timeout or cancellation.
-  if (rc == SLOTQ_ECANCELED) {
-    after.drop[0] = q->GiveBack(&handed_, &after.wake[0]);
-    return SLOTQ_ECANCELED;
-  }
-  lent_ = handed_;
-  handed_ = nullptr;
-  lent_->Retain();
-  *out = lent_;
-  return SLOTQ_OK;
+  in_next_ = false;
+  mu->Unlock();
+  return rc;
 }
 
 void Dequeuer::StopLocked(AfterUnlock *after, bool notify, bool cancelled) {
@@ -134,19 +145,20 @@ void Dequeuer::StopLocked(AfterUnlock *after, bool notify, bool cancelled) {
       // A blocked Next() returns SLOTQ_ESTOPPED. (When our token fired, it
       // wakes by itself with SLOTQ_ECANCELED and leaves the list itself.)
       queue_->Delist(this);
-      after->wake[0].word = &parker_->word;
-      after->wake[0].old = SetPayload(after->wake[0].word, kPayloadMask, kParkStopped);
+      PendingWake *w = after->NextWake();
+      w->word = &parker_->word;
+      w->old = SetPayload(w->word, kPayloadMask, kParkStopped);
     }
   }
   // Slots we hold go back to the queue at once. A thread blocked in Next()
   // deals with a slot handed to it itself.
-  after->drop[0] = queue_->GiveBack(&lent_, &after->wake[1]);
-  if (parker_ == nullptr) after->drop[1] = queue_->GiveBack(&handed_, &after->wake[2]);
+  after->Drop(queue_->GiveBack(&lent_, after->NextWake()));
+  if (parker_ == nullptr) after->Drop(queue_->GiveBack(&handed_, after->NextWake()));
   if (armed_) {
     armed_ = false;
     if (notify) {
       notifying_++;
-      after->wake[0].notify = this;
+      after->NextWake()->notify = this;
     }
   }
 }
@@ -183,36 +195,37 @@ void Dequeuer::OnCancel(CancelNode *node, int /*reason*/) {
 }
 
 int Dequeuer::Arm() {
-  PendingWake wake;
+  AfterUnlock after;
   int rc = SLOTQ_OK;
-  {
-    MutexLock l(&queue_->mu_);
-    if (armed_) return SLOTQ_OK;  // already armed: one notification is coming
-    bool now = false;
-    if (handed_ != nullptr) {
-      now = true;  // uncollected: tell again
-    } else if (stopped_.load(std::memory_order_acquire)) {
-      now = true;
-      rc = SLOTQ_ESTOPPED;
-    } else if (Cancelled(nullptr)) {
-      now = true;
-    } else if (Token *t = queue_->Pop()) {
-      uint32_t v = t->word.load(std::memory_order_relaxed);
-      while (!t->word.compare_exchange_weak(v, (v & ~kStateMask) | SLOTQ_TOKEN_LENT,
-                                            std::memory_order_acq_rel)) {
-      }
-      handed_ = t;  // the stack's reference becomes ours
-      now = true;
-    }
-    if (now) {
-      notifying_++;
-      wake.notify = this;
-    } else {
-      armed_ = true;
-      if (!enlisted_) queue_->Enlist(this);
-    }
+  MutexLock l(&queue_->mu_);
+  if (armed_) return SLOTQ_OK;  // already armed: one notification is coming
+  if (handed_ != nullptr && handed_->State() != SLOTQ_TOKEN_LENT) {
+    // Ejected before it was collected: not worth a notification.
+    after.Drop(queue_->GiveBack(&handed_, after.NextWake()));
   }
-  wake.Deliver();
+  bool now = false;
+  if (handed_ != nullptr) {
+    now = true;  // uncollected: tell again
+  } else if (stopped_.load(std::memory_order_acquire)) {
+    now = true;
+    rc = SLOTQ_ESTOPPED;
+  } else if (Cancelled(nullptr)) {
+    now = true;
+  } else if (Token *t = queue_->Pop()) {
+    uint32_t v = t->word.load(std::memory_order_relaxed);
+    while (!t->word.compare_exchange_weak(v, (v & ~kStateMask) | SLOTQ_TOKEN_LENT,
+                                          std::memory_order_acq_rel)) {
+    }
+    handed_ = t;  // the stack's reference becomes ours
+    now = true;
+  }
+  if (now) {
+    notifying_++;
+    after.NextWake()->notify = this;
+  } else {
+    armed_ = true;
+    if (!enlisted_) queue_->Enlist(this);
+  }
   return rc;
 }
 

@@ -50,9 +50,15 @@ class Dequeuer {
   // and token references to drop (dropping may run the host's release
   // callback). Declare it before the lock so that it runs after the unlock.
   struct AfterUnlock {
-    PendingWake wake[3];
-    Token *drop[2] = {nullptr, nullptr};
-    ~AfterUnlock();
+    PendingWake wake[4];
+    Token *drop[4] = {};
+    int nwake = 0, ndrop = 0;
+    PendingWake *NextWake() { return &wake[nwake++]; }
+    void Drop(Token *t) {
+      if (t != nullptr) drop[ndrop++] = t;
+    }
+    void Run();  // delivers the wakes and drops the references; call unlocked
+    ~AfterUnlock() { Run(); }
   };
 
   bool Cancelled(CancelToken *extra) const;
@@ -67,7 +73,6 @@ class Dequeuer {
   Queue *const queue_;
   CancelToken *const cancel_;
   std::atomic<bool> stopped_{false};
-  std::atomic<bool> in_next_{false};  // a thread is inside Next()
 
   // Registered on cancel_ while the dequeuer may be armed, to notify when it fires.
   struct CancelWatch : CancelNode {
@@ -81,6 +86,7 @@ class Dequeuer {
   Dequeuer *prev_ = nullptr;  // links in queue_->waiters_
   Dequeuer *next_ = nullptr;
   bool enlisted_ = false;
+  bool in_next_ = false;        // a thread is inside Next()
   Parker *parker_ = nullptr;    // the thread blocked in Next(), if any
   bool armed_ = false;          // an event-driven host wants one notification
   Token *handed_ = nullptr;     // handed to us, not yet returned by Next() (a reference)

@@ -403,6 +403,33 @@ static void armed_dequeuer_is_notified_on_stop_and_cancel(void **state) {
   slotq_queue_release(q);
 }
 
+/* Regression: a slot handed to an armed dequeuer and ejected before the
+ * host collected it was returned by next (an ejected token handed out). */
+static void slot_ejected_before_collection_is_not_handed_out(void **state) {
+  (void)state;
+  slotq_queue_t *q = test_queue();
+  slotq_dequeuer_t *d;
+  assert_ok(slotq_start_dequeuer(q, NULL, &d));
+  notify_rec r = {0};
+  assert_ok(slotq_dequeuer_set_notify(d, on_ready, &r));
+  assert_ok(slotq_dequeuer_arm(d));
+  test_slot s;
+  test_slot_init(&s);
+  slotq_token_t *t, *got = NULL;
+  assert_ok(slotq_queue_slot(q, &s, &test_ops, &t));
+  assert_int_equal(atomic_load(&r.count), 1);
+  assert_ok(slotq_eject(q, t));
+  assert_status(SLOTQ_ETIMEDOUT, slotq_dequeuer_next(d, 0, NULL, &got));
+  assert_null(got);
+  /* Arming again does not notify for it either. */
+  assert_ok(slotq_dequeuer_arm(d));
+  assert_int_equal(atomic_load(&r.count), 1);
+  slotq_dequeuer_free(d);
+  slotq_token_release(t);
+  assert_int_equal(atomic_load(&s.releases), 1);
+  slotq_queue_release(q);
+}
+
 static void dequeuer_freed_from_its_own_callback(void **state) {
   (void)state;
   slotq_queue_t *q = test_queue();
@@ -440,6 +467,7 @@ int main(void) {
       cmocka_unit_test(armed_dequeuer_is_notified_when_a_slot_comes),
       cmocka_unit_test(arming_with_an_idle_slot_notifies_at_once),
       cmocka_unit_test(armed_dequeuer_is_notified_on_stop_and_cancel),
+      cmocka_unit_test(slot_ejected_before_collection_is_not_handed_out),
       cmocka_unit_test(dequeuer_freed_from_its_own_callback),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

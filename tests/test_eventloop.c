@@ -105,7 +105,8 @@ static void two_workers_serve_thousands_of_armed_callers(void **state) {
   }
   while (atomic_load(&h->served) < CALLERS) usleep(1000);
   int stop = -1;
-  for (int i = 0; i < WORKERS; i++) assert_int_equal(write(h->ready_pipe[1], &stop, sizeof(stop)), 4);
+  for (int i = 0; i < WORKERS; i++)
+    assert_int_equal(write(h->ready_pipe[1], &stop, sizeof(stop)), 4);
   for (int i = 0; i < WORKERS; i++) pthread_join(w[i], NULL);
   print_message("%d callers served by %d workers; at most %d threads (%d before)\n", CALLERS,
                 WORKERS, atomic_load(&h->threads_seen_max), before);

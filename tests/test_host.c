@@ -159,8 +159,7 @@ static void caller_cancelled_and_overloaded(void **state) {
   slotq_cancel_t *cancel;
   assert_ok(slotq_cancel_create_deadline(NULL, slotq_now_ns() + MS(20), &cancel));
   slotq_token_t *t;
-  assert_status(SLOTQ_ECANCELED,
-                slotq_caller_acquire(m, &c, SLOTQ_FOREVER, 0, cancel, &t, NULL));
+  assert_status(SLOTQ_ECANCELED, slotq_caller_acquire(m, &c, SLOTQ_FOREVER, 0, cancel, &t, NULL));
   slotq_cancel_release(cancel);
   assert_ok(slotq_mgr_set_max_waiters(m, 1));
   slotq_queue_t *q;
