@@ -1,0 +1,3 @@
+module libslotq.dev/slotq
+
+go 1.19
