@@ -1266,6 +1266,27 @@ SLOTQ_API int slotq_caller_acquire(slotq_mgr_t *mgr, const slotq_call *call, int
                                    int64_t ping_ns, slotq_cancel_t *cancel, slotq_token_t **token,
                                    int *slot_err);
 
+/**
+ * @brief The caller side on a queue already got: slotq_caller_acquire()
+ * without the get, for a host that needs the get's `is_new` first (the
+ * seed's agent starts a launcher for a new queue before it waits).
+ *
+ * The caller must have entered #SLOTQ_WAITER on `queue`, as slotq_mgr_get()
+ * does; this exits it on every outcome, recording the wait as its latency.
+ *
+ * @param queue the queue, from slotq_mgr_get(); the caller keeps (and later
+ *   releases) its reference.
+ * @param timeout_ns the longest wait: >= 0, or #SLOTQ_FOREVER.
+ * @param ping_ns how often to signal the launcher; 0 for #SLOTQ_DEFAULT_PING_NS.
+ * @param cancel optional cancellation token.
+ * @param[out] token on #SLOTQ_OK, the acquired token (the caller's reference).
+ * @param[out] slot_err optional: on #SLOTQ_ESLOT, the slot's error code.
+ * @return as slotq_caller_acquire(), and #SLOTQ_ESTATE (nothing waited) if
+ *   the queue's Waiter count is zero. Blocks the calling thread.
+ */
+SLOTQ_API int slotq_caller_wait(slotq_queue_t *queue, int64_t timeout_ns, int64_t ping_ns,
+                                slotq_cancel_t *cancel, slotq_token_t **token, int *slot_err);
+
 /** @brief What a launcher should do after slotq_launcher_step(). */
 typedef enum slotq_launch_action {
   /** Nothing: call slotq_launcher_step() again. */

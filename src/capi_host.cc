@@ -56,6 +56,21 @@ int slotq_caller_acquire(slotq_mgr_t *mgr, const slotq_call *call, int64_t timeo
   });
 }
 
+int slotq_caller_wait(slotq_queue_t *queue, int64_t timeout_ns, int64_t ping_ns,
+                      slotq_cancel_t *cancel, slotq_token_t **token, int *slot_err) {
+  if (queue == nullptr || token == nullptr || !ValidTimeout(timeout_ns) || ping_ns < 0) {
+    return SLOTQ_EINVAL;
+  }
+  return Guard([&] {
+    Token *t = nullptr;
+    int rc =
+        CallerWait(AsQueue(queue), DeadlineOf(timeout_ns),
+                   ping_ns == 0 ? SLOTQ_DEFAULT_PING_NS : ping_ns, AsCancel(cancel), &t, slot_err);
+    if (rc == SLOTQ_OK) *token = AsHandle(t);
+    return rc;
+  });
+}
+
 int slotq_launcher_step(slotq_mgr_t *mgr, slotq_queue_t *queue, const slotq_policy *policy,
                         int64_t inactivity_ns, slotq_cancel_t *cancel, int *action,
                         slotq_stats *stats) {

@@ -34,23 +34,20 @@ int ContainerOffer(Queue *q, void *slot, const slotq_slot_ops *ops, int64_t dead
   return SLOTQ_EGONE;
 }
 
-int CallerAcquire(Manager *m, const slotq_call &call, int64_t deadline, int64_t ping_ns,
-                  CancelToken *cancel, Token **out, int *slot_err) {
-  slotq_key key;
-  int rc = CallKey(call, &key);
-  if (rc != SLOTQ_OK) return rc;
-  Queue *q = nullptr;
-  rc = m->Get(key, &q, nullptr);  // enters Waiter
-  if (rc != SLOTQ_OK) return rc;
+int CallerWait(Queue *q, int64_t deadline, int64_t ping_ns, CancelToken *cancel, Token **out,
+               int *slot_err) {
+  slotq_stats st;
+  q->Snapshot(&st);
+  if (st.states[SLOTQ_WAITER] == 0) return SLOTQ_ESTATE;
   int64_t start = NowNs();
+  int rc;
   Dequeuer *d = Dequeuer::Create(q, nullptr);
   if (d == nullptr) {
     rc = SLOTQ_ENOMEM;
   } else {
     for (;;) {
       q->Signal();  // wake the launcher: at start, then every ping
-      int64_t now = NowNs();
-      int64_t wait = deadline - now;
+      int64_t wait = deadline - NowNs();
       if (wait < 0) wait = 0;
       if (wait > ping_ns) wait = ping_ns;
       Token *t = nullptr;
@@ -78,6 +75,18 @@ int CallerAcquire(Manager *m, const slotq_call &call, int64_t deadline, int64_t 
     d->Free();
   }
   (void)q->ExitStateLatency(SLOTQ_WAITER, static_cast<uint64_t>(NowNs() - start));
+  return rc;
+}
+
+int CallerAcquire(Manager *m, const slotq_call &call, int64_t deadline, int64_t ping_ns,
+                  CancelToken *cancel, Token **out, int *slot_err) {
+  slotq_key key;
+  int rc = CallKey(call, &key);
+  if (rc != SLOTQ_OK) return rc;
+  Queue *q = nullptr;
+  rc = m->Get(key, &q, nullptr);  // enters Waiter
+  if (rc != SLOTQ_OK) return rc;
+  rc = CallerWait(q, deadline, ping_ns, cancel, out, slot_err);
   q->ReleaseHandle();
   return rc;
 }

@@ -19,7 +19,18 @@ inline size_t HomeSlot(const unsigned char *key, size_t mask) {
 }
 
 inline bool SameKey(const Queue *q, const unsigned char *key) {
-  return q->key_len() == SLOTQ_KEY_SIZE && memcmp(q->key(), key, SLOTQ_KEY_SIZE) == 0;
+  static_assert(SLOTQ_KEY_SIZE == 20, "compared as 8 + 8 + 4 bytes");
+  if (q->key_len() != SLOTQ_KEY_SIZE) return false;
+  const unsigned char *k = q->key();
+  uint64_t a0, a1, b0, b1;
+  uint32_t a2, b2;
+  memcpy(&a0, k, 8);
+  memcpy(&a1, k + 8, 8);
+  memcpy(&a2, k + 16, 4);
+  memcpy(&b0, key, 8);
+  memcpy(&b1, key + 8, 8);
+  memcpy(&b2, key + 16, 4);
+  return ((a0 ^ b0) | (a1 ^ b1) | (a2 ^ b2)) == 0;
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "queue.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,16 +15,17 @@
 namespace slotq {
 
 Queue *Queue::Create(const void *key, size_t key_len) {
+  static_assert(sizeof(Queue) <= 152, "a queue of a 20-byte key must fit a 160-byte malloc chunk");
+  static_assert(offsetof(Queue, waiters_) + sizeof(Dequeuer *) <= 64,
+                "the fields a get, an offer and a take touch share the first cache line");
   if (key_len > SLOTQ_MAX_QUEUE_KEY) return nullptr;
-  // The key lives right after key_len_, in the same allocation: a queue of a
-  // 20-byte key takes one 160-byte malloc chunk.
-  size_t size = offsetof(Queue, key_len_) + 1 + key_len;
-  if (size < sizeof(Queue)) size = sizeof(Queue);
+  size_t size = sizeof(Queue) + (key_len > kInlineKey ? key_len : 0);
   void *mem = malloc(size);
   if (mem == nullptr) return nullptr;
   Queue *q = new (mem) Queue();
   q->key_len_ = static_cast<uint8_t>(key_len);
-  if (key_len != 0) memcpy(&q->key_len_ + 1, key, key_len);
+  unsigned char *dst = key_len <= kInlineKey ? q->key_ : reinterpret_cast<unsigned char *>(q + 1);
+  if (key_len != 0) memcpy(dst, key, key_len);
   return q;
 }
 
@@ -239,40 +241,40 @@ Queue::Totals Queue::ReadTotals() const {
 
 int Queue::EnterState(int state) {
   MutexLock l(&mu_);
-  return stats_.Enter(state);
+  return states_.Enter(state);
 }
 
 int Queue::EnterWaiterCapped(uint32_t max_waiters) {
   MutexLock l(&mu_);
-  if (max_waiters != 0 && stats_.states[SLOTQ_WAITER] >= max_waiters) return SLOTQ_EOVERLOAD;
-  return stats_.Enter(SLOTQ_WAITER);
+  if (max_waiters != 0 && states_.n[SLOTQ_WAITER] >= max_waiters) return SLOTQ_EOVERLOAD;
+  return states_.Enter(SLOTQ_WAITER);
 }
 
 int Queue::ExitState(int state) {
   MutexLock l(&mu_);
-  return stats_.Exit(state);
+  return states_.Exit(state);
 }
 
 int Queue::ExitStateLatency(int state, uint64_t latency) {
   MutexLock l(&mu_);
-  int rc = stats_.Exit(state);
-  if (rc == SLOTQ_OK) stats_.Record(state, latency);
+  int rc = states_.Exit(state);
+  if (rc == SLOTQ_OK) latencies_.Record(state, latency);
   return rc;
 }
 
 void Queue::RecordLatency(int state, uint64_t latency) {
   MutexLock l(&mu_);
-  stats_.Record(state, latency);
+  latencies_.Record(state, latency);
 }
 
 void Queue::Snapshot(slotq_stats *out) const {
   MutexLock l(&mu_);
-  stats_.Snapshot(out);
+  slotq::Snapshot(states_, latencies_, out);
 }
 
 void Queue::SnapshotWithIdle(slotq_stats *out, size_t *idle_slots) const {
   MutexLock l(&mu_);
-  stats_.Snapshot(out);
+  slotq::Snapshot(states_, latencies_, out);
   size_t n = 0;
   for (Token *t = top_; t != nullptr; t = t->older) n++;
   *idle_slots = n;
@@ -280,7 +282,7 @@ void Queue::SnapshotWithIdle(slotq_stats *out, size_t *idle_slots) const {
 
 bool Queue::Idle() const {
   MutexLock l(&mu_);
-  return stats_.Idle();
+  return states_.Idle();
 }
 
 bool Queue::Signal() {

@@ -2,33 +2,31 @@
 
 namespace slotq {
 
-int Stats::Enter(int state) {
-  if (states[state] == UINT32_MAX) return SLOTQ_EOVERLOAD;
-  states[state] += 1;
+int StateCounts::Enter(int state) {
+  if (n[state] == UINT32_MAX) return SLOTQ_EOVERLOAD;
+  n[state] += 1;
   return SLOTQ_OK;
 }
 
-int Stats::Exit(int state) {
-  if (states[state] == 0) return SLOTQ_ESTATE;
-  states[state] -= 1;
+int StateCounts::Exit(int state) {
+  if (n[state] == 0) return SLOTQ_ESTATE;
+  n[state] -= 1;
   return SLOTQ_OK;
 }
 
-void Stats::Record(int state, uint64_t latency) {
+void Latencies::Record(int state, uint64_t latency) {
   // Exponentially weighted moving average with factor 0.5, in wrapping
   // unsigned arithmetic exactly as the seed; the first sample is ignored.
-  if (latency_count[state] != 0) {
-    latencies[state] = (latencies[state] * 5 + latency * 5) / 10;
-  }
-  latency_count[state] += 1;
-  if (latency_count[state] == 0) latency_count[state] += 1;
+  if (count[state] != 0) avg[state] = (avg[state] * 5 + latency * 5) / 10;
+  count[state] += 1;
+  if (count[state] == 0) count[state] += 1;
 }
 
-void Stats::Snapshot(slotq_stats *out) const {
+void Snapshot(const StateCounts &states, const Latencies &lat, slotq_stats *out) {
   for (int i = 0; i < SLOTQ_STATE_COUNT; i++) {
-    out->states[i] = states[i];
-    out->latency_count[i] = latency_count[i];
-    out->latencies[i] = latencies[i];
+    out->states[i] = states.n[i];
+    out->latency_count[i] = lat.count[i];
+    out->latencies[i] = lat.avg[i];
   }
 }
 

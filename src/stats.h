@@ -9,23 +9,31 @@
 
 namespace slotq {
 
-/// Kept inside each queue, guarded by the queue's lock. Party counts are
-/// 32-bit to keep a queue small; entering a state past UINT32_MAX parties is
-/// refused (the snapshot is 64-bit, as the seed's).
-struct Stats {
-  uint32_t states[SLOTQ_STATE_COUNT] = {0, 0, 0};
-  uint64_t latency_count[SLOTQ_STATE_COUNT] = {0, 0, 0};
-  uint64_t latencies[SLOTQ_STATE_COUNT] = {0, 0, 0};
+/// Parties in each state, kept inside each queue under its lock (in the
+/// cache line every get touches). 32-bit to keep a queue small; entering a
+/// state past UINT32_MAX parties is refused (the snapshot is 64-bit, as the
+/// seed's).
+struct StateCounts {
+  uint32_t n[SLOTQ_STATE_COUNT] = {0, 0, 0};
 
   /// SLOTQ_OK, or SLOTQ_EOVERLOAD when the counter is full.
   int Enter(int state);
   /// SLOTQ_OK, or SLOTQ_ESTATE when the counter is zero (the seed panics).
   int Exit(int state);
+  bool Idle() const { return n[0] == 0 && n[1] == 0 && n[2] == 0; }
+};
+
+/// The latency averages of each state (the seed's moving average).
+struct Latencies {
+  uint64_t count[SLOTQ_STATE_COUNT] = {0, 0, 0};
+  uint64_t avg[SLOTQ_STATE_COUNT] = {0, 0, 0};
+
   /// The seed's recordLatencyLocked, bit for bit.
   void Record(int state, uint64_t latency);
-  bool Idle() const { return states[0] == 0 && states[1] == 0 && states[2] == 0; }
-  void Snapshot(slotq_stats *out) const;
 };
+
+/// The seed's slotQueueStats, from both.
+void Snapshot(const StateCounts &states, const Latencies &lat, slotq_stats *out);
 
 inline bool ValidState(int state) { return state >= 0 && state < SLOTQ_STATE_COUNT; }
 

@@ -151,6 +151,38 @@ static void caller_reports_a_slots_own_error(void **state) {
   slotq_mgr_destroy(m);
 }
 
+static void caller_wait_after_a_get_that_made_the_queue(void **state) {
+  (void)state;
+  slotq_mgr_t *m;
+  assert_ok(slotq_mgr_create(&m));
+  slotq_call c = the_call();
+  slotq_queue_t *q;
+  int is_new = 0;
+  assert_ok(slotq_mgr_get(m, &c, &q, &is_new)); /* a Waiter now */
+  assert_int_equal(is_new, 1);                  /* the host would start a launcher here */
+  offer_job j;
+  memset(&j, 0, sizeof(j));
+  j.q = q;
+  test_slot_init(&j.slot);
+  pthread_t th;
+  pthread_create(&th, NULL, run_offer, &j);
+  slotq_token_t *t;
+  assert_ok(slotq_caller_wait(q, SLOTQ_FOREVER, 0, NULL, &t, NULL));
+  assert_ok(slotq_token_close(t, NULL));
+  slotq_token_release(t);
+  pthread_join(th, NULL);
+  slotq_stats st;
+  assert_ok(slotq_queue_stats(q, &st));
+  assert_int_equal(st.states[SLOTQ_WAITER], 0); /* it exited the Waiter state */
+  /* Without a Waiter to exit, nothing waits. */
+  assert_status(SLOTQ_ESTATE, slotq_caller_wait(q, MS(10), 0, NULL, &t, NULL));
+  assert_status(SLOTQ_EINVAL, slotq_caller_wait(NULL, 0, 0, NULL, &t, NULL));
+  assert_status(SLOTQ_EINVAL, slotq_caller_wait(q, -3, 0, NULL, &t, NULL));
+  assert_status(SLOTQ_EINVAL, slotq_caller_wait(q, 0, 0, NULL, NULL, NULL));
+  slotq_queue_release(q);
+  slotq_mgr_destroy(m);
+}
+
 static void caller_cancelled_and_overloaded(void **state) {
   (void)state;
   slotq_mgr_t *m;
@@ -385,6 +417,7 @@ int main(void) {
       cmocka_unit_test(caller_gets_a_container_and_leaves_waiter),
       cmocka_unit_test(caller_times_out_and_pings_meanwhile),
       cmocka_unit_test(caller_reports_a_slots_own_error),
+      cmocka_unit_test(caller_wait_after_a_get_that_made_the_queue),
       cmocka_unit_test(caller_cancelled_and_overloaded),
       cmocka_unit_test(launcher_starts_on_signal_and_enters_starter),
       cmocka_unit_test(launcher_deletes_an_idle_queue_after_inactivity),

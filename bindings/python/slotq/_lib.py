@@ -207,6 +207,7 @@ PROTOTYPES = {
     "slotq_container_offer": (_int, [handle, _vp, _P(slotq_slot_ops), _i64, handle, _P(handle)]),
     "slotq_caller_acquire": (_int, [handle, _P(slotq_call), _i64, _i64, handle, _P(handle),
                                     _P(_int)]),
+    "slotq_caller_wait": (_int, [handle, _i64, _i64, handle, _P(handle), _P(_int)]),
     "slotq_launcher_step": (_int, [handle, handle, _P(slotq_policy), _i64, handle, _P(_int),
                                    _P(slotq_stats)]),
     "slotq_mgr_metrics": (_int, [handle, _P(_vp), _P(_size)]),

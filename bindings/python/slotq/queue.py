@@ -11,7 +11,7 @@ from . import _callbacks, _lib
 from ._handle import Handle, Uses, blocking
 from .dequeuer import Dequeuer, _notify_trampoline, read_eventfd
 from ._handle import timeout_ns
-from .errors import check
+from .errors import CallbackError, SlotError, Status, check
 from .policy import CPolicy, LaunchAction
 from .token import OPS, Token
 
@@ -266,6 +266,39 @@ class Queue:
             if rc in (_lib.EINVAL, _lib.ENOMEM):  # refused before the offer: no release callback
                 _callbacks.unregister(sid)
             check(rc, "container offer")
+        return Token(out.value)
+
+    def caller_wait(self, timeout=None, ping=None, cancel=None):
+        """The caller's side on a queue got with ``Manager.get`` (which made
+        the caller a Waiter and said whether the queue is new, so that the
+        host can start its launcher first): signals the launcher at once and
+        every ``ping`` seconds (None: 0.2 s) and acquires the first slot it
+        can; leaves the Waiter state on every outcome. Returns the acquired
+        :class:`Token`. Raises as ``Manager.caller_acquire``, and StateError
+        if nobody waits on the queue. Blocks without slicing."""
+        t_ns = timeout_ns(timeout)
+        p_ns = 0 if ping is None else timeout_ns(ping)
+        if p_ns == _lib.FOREVER:
+            raise ValueError("ping must be a finite number of seconds")
+        out = _lib.handle()
+        slot_err = ctypes.c_int()
+        with Uses(self, cancel, kinds=(None, "CancelToken")) as (q, c):
+            with _callbacks.Frame(None) as f:
+                rc = _lib.slotq_caller_wait(q, t_ns, p_ns, c, ctypes.byref(out),
+                                            ctypes.byref(slot_err))
+        if f.exception is not None:
+            if rc == 0:
+                Token(out.value).release()
+            if not isinstance(f.exception, Exception):
+                raise f.exception
+            raise CallbackError(Status.ECALLBACK, "caller wait",
+                                exception=f.exception) from f.exception
+        if rc == _lib.ESLOT:
+            err = SlotError(Status.ESLOT, "caller wait")
+            err.code = slot_err.value
+            err.slot_error = f.value if f.value is not None else slot_err.value
+            raise err
+        check(rc, "caller wait")
         return Token(out.value)
 
     def launcher_step(self, manager=None, policy=None, inactivity=None, cancel=None):

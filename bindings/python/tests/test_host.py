@@ -161,6 +161,23 @@ class CallerAcquireTest(unittest.TestCase):
         self.q.exit_state(WAITER)
 
 
+@requires("caller_wait")
+class CallerWaitTest(unittest.TestCase):
+    def test_get_then_wait(self):
+        with slotq.Manager() as mgr:
+            q = mgr.get(CALL)  # a Waiter now; mgr.get says whether the queue is new
+            self.addCleanup(q.release)
+            slot = RecordingSlot("w")
+            threading.Timer(0.02, q.offer, args=(slot,)).start()
+            tok = q.caller_wait(timeout=PROMPT)
+            self.assertEqual(tok.state, slotq.TokenState.ACQUIRED)
+            tok.close()
+            tok.release()
+            self.assertEqual(q.stats().waiters, 0)
+            with self.assertRaises(slotq.StateError):  # nobody waits any more
+                q.caller_wait(timeout=0)
+
+
 @requires("launcher_step")
 class LauncherStepTest(unittest.TestCase):
     def test_start_on_signal(self):

@@ -92,6 +92,42 @@ fn ns_opt(d: Option<Duration>) -> i64 {
 }
 
 impl Queue {
+    /// The caller side on a queue got with [`Manager::get`] (which made the
+    /// caller a Waiter and said whether the queue is new, so that the host
+    /// can start its launcher first): `slotq_caller_wait`. Signals the
+    /// launcher at once and every `ping` (`None`: 200 ms), acquires the first
+    /// slot it can within `timeout`, and leaves the Waiter state on every
+    /// outcome. Errors as [`Manager::acquire`], and
+    /// [`State`](crate::ErrorKind::State) if nobody waits on the queue.
+    pub fn caller_wait(
+        &self,
+        timeout: Option<Duration>,
+        ping: Option<Duration>,
+        cancel: Option<&CancelToken>,
+    ) -> Result<Token> {
+        let ping_ns = match ping {
+            None => 0,
+            Some(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX).max(1),
+        };
+        let mut tok = ptr::null_mut();
+        let mut slot_err: c_int = 0;
+        let rc = panic::calling(|| unsafe {
+            sys::slotq_caller_wait(
+                self.as_ptr(),
+                timeout_ns(timeout),
+                ping_ns,
+                opt_ptr(cancel),
+                &mut tok,
+                &mut slot_err,
+            )
+        });
+        match rc {
+            sys::SLOTQ_OK => Ok(unsafe { Token::from_raw(tok) }),
+            sys::SLOTQ_ESLOT => Err(Error::callback(rc, slot_err)),
+            _ => Err(Error::from_code(rc)),
+        }
+    }
+
     /// Evaluates a launch policy on a consistent snapshot
     /// (`slotq_queue_evaluate_policy`); returns the decision and the snapshot.
     ///

@@ -543,6 +543,15 @@ extern "C" {
         token: *mut *mut slotq_token_t,
         slot_err: *mut c_int,
     ) -> c_int;
+    /// The caller side on a queue already got with `slotq_mgr_get`.
+    pub fn slotq_caller_wait(
+        queue: *mut slotq_queue_t,
+        timeout_ns: i64,
+        ping_ns: i64,
+        cancel: *mut slotq_cancel_t,
+        token: *mut *mut slotq_token_t,
+        slot_err: *mut c_int,
+    ) -> c_int;
     /// One turn of a function's launcher (the seed's hotLauncher).
     pub fn slotq_launcher_step(
         mgr: *mut slotq_mgr_t,

@@ -88,6 +88,27 @@ fn caller_acquire_and_container_offer_meet() {
 }
 
 #[test]
+fn caller_wait_after_a_get_that_made_the_queue() {
+    let mgr = Manager::new().unwrap();
+    let c = Counts::new();
+    let (q, is_new) = mgr.get(&call()).unwrap(); // a Waiter now
+    assert!(is_new, "the host would start a launcher here");
+    let (q2, c2) = (q.clone(), c.clone());
+    let container = std::thread::spawn(move || {
+        let tok = q2
+            .offer_and_wait(counting_slot(&c2), Some(LONG), None)
+            .unwrap();
+        tok.wait_closed(Some(LONG), None).unwrap();
+    });
+    let tok = q.caller_wait(Some(LONG), None, None).unwrap();
+    tok.close().unwrap();
+    within(LONG, move || container.join().unwrap());
+    assert_eq!(q.stats().count(State::Waiter), 0, "it left the Waiter state");
+    let err = q.caller_wait(Some(Duration::ZERO), None, None).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::State, "nobody waits any more");
+}
+
+#[test]
 fn container_offer_times_out_and_ejects() {
     let q = Queue::new(b"idle").unwrap();
     let c = Counts::new();
