@@ -8,6 +8,7 @@
 #include <new>
 
 #include "clock.h"
+#include "object_cache.h"
 #include "queue.h"
 #include "token.h"
 
@@ -24,16 +25,17 @@ thread_local NotifyingFrame *t_notifying = nullptr;
 
 }  // namespace
 
-void Dequeuer::AfterUnlock::Run() {
-  for (int i = 0; i < nwake; i++) wake[i].Deliver();
-  for (int i = 0; i < ndrop; i++) drop[i]->Release();
+void Dequeuer::AfterUnlock::RunSlow() {
+  int nw = nwake, nd = ndrop;
   nwake = ndrop = 0;
-  for (PendingWake &w : wake) w = PendingWake();
+  for (int i = 0; i < nw; i++) wake[i].Deliver();
+  for (int i = 0; i < nd; i++) drop[i]->Release();
 }
 
 Dequeuer *Dequeuer::Create(Queue *q, CancelToken *cancel) {
-  Dequeuer *d = new (std::nothrow) Dequeuer(q, cancel);
-  if (d == nullptr) return nullptr;
+  void *mem = ObjectCache<Dequeuer>::Allocate();
+  if (mem == nullptr) return nullptr;
+  Dequeuer *d = new (mem) Dequeuer(q, cancel);
   q->RetainHandle();
   if (cancel != nullptr) {
     cancel->Retain();
@@ -112,7 +114,8 @@ int Dequeuer::Next(int64_t timeout_ns, CancelToken *cancel, Token **out) {
     mu->Unlock();
     after.Run();
     rc = BlockOn(
-        &parker->word, [](uint32_t p) { return p != kParkWaiting; }, deadline, cancel_, cancel);
+        WaitKind::kDequeue, &parker->word, [](uint32_t p) { return p != kParkWaiting; }, deadline,
+        cancel_, cancel);
     mu->Lock();
     parker_ = nullptr;
     if (enlisted_) {
@@ -290,8 +293,10 @@ void Dequeuer::FinishFree() {
   if (watching_cancel_) cancel_->Unregister(&cancel_watch_);
   if (fd_ >= 0) close(fd_);
   if (cancel_ != nullptr) cancel_->Release();
-  queue_->ReleaseHandle();
-  delete this;
+  Queue *q = queue_;
+  this->~Dequeuer();
+  ObjectCache<Dequeuer>::Free(this);
+  q->ReleaseHandle();
 }
 
 }  // namespace slotq

@@ -51,13 +51,20 @@ class Dequeuer {
   // callback). Declare it before the lock so that it runs after the unlock.
   struct AfterUnlock {
     PendingWake wake[4];
-    Token *drop[4] = {};
+    Token *drop[4];
     int nwake = 0, ndrop = 0;
-    PendingWake *NextWake() { return &wake[nwake++]; }
+    PendingWake *NextWake() {
+      wake[nwake] = PendingWake();
+      return &wake[nwake++];
+    }
     void Drop(Token *t) {
       if (t != nullptr) drop[ndrop++] = t;
     }
-    void Run();  // delivers the wakes and drops the references; call unlocked
+    // Delivers the wakes and drops the references; call it unlocked.
+    void Run() {
+      if (nwake != 0 || ndrop != 0) RunSlow();
+    }
+    void RunSlow();
     ~AfterUnlock() { Run(); }
   };
 

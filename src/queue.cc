@@ -9,6 +9,7 @@
 #include "cancel.h"
 #include "clock.h"
 #include "dequeuer.h"
+#include "object_cache.h"
 #include "signal_listener.h"
 #include "token.h"
 
@@ -99,7 +100,8 @@ static void SetStateKeepSleepers(Token *t, uint32_t state) {
 void Queue::HandOrPush(Token *t, PendingWake *wake) {
   Dequeuer *d = waiters_;
   if (d == nullptr) {
-    SetStateKeepSleepers(t, SLOTQ_TOKEN_QUEUED);
+    // A fresh token is QUEUED (0) already, and one given back was made
+    // QUEUED by GiveBack: pushing needs no atomic.
     Push(t);
     return;
   }
@@ -166,8 +168,9 @@ Token *Queue::GiveBack(Token **slot, PendingWake *wake) {
 }
 
 int Queue::QueueSlot(void *slot, const slotq_slot_ops *ops, Token **out) {
-  Token *t = new (std::nothrow) Token(slot, ops, this);
-  if (t == nullptr) return SLOTQ_ENOMEM;
+  void *mem = ObjectCache<Token>::Allocate();
+  if (mem == nullptr) return SLOTQ_ENOMEM;
+  Token *t = new (mem) Token(slot, ops, this);
   RetainMem();
   PendingWake wake;
   {
@@ -308,7 +311,8 @@ void Queue::SetHasListener(bool has) {
 int Queue::WaitSignal(int64_t deadline, CancelToken *cancel) {
   for (;;) {
     int rc = BlockOn(
-        &sigword_, [](uint32_t p) { return (p & kSignalPending) != 0; }, deadline, cancel, nullptr);
+        WaitKind::kSignal, &sigword_, [](uint32_t p) { return (p & kSignalPending) != 0; },
+        deadline, cancel, nullptr);
     if (rc != SLOTQ_OK) return rc;
     // Consume it; another waiter may have been quicker.
     uint32_t v = sigword_.load(std::memory_order_acquire);

@@ -2,6 +2,7 @@
 
 #include "cancel.h"
 #include "clock.h"
+#include "object_cache.h"
 #include "queue.h"
 
 namespace slotq {
@@ -10,7 +11,8 @@ void Token::Release() {
   if (refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
   if (ops->release != nullptr) ops->release(slot);
   Queue *q = queue;
-  delete this;
+  this->~Token();
+  ObjectCache<Token>::Free(this);
   q->ReleaseMem();
 }
 
@@ -35,12 +37,13 @@ int Token::Acquire() {
 int Token::Wait(int64_t deadline, CancelToken *cancel, bool until_closed) {
   if (until_closed) {
     return BlockOn(
-        &word, [](uint32_t p) { return (p & kClosed) != 0; }, deadline, cancel, nullptr);
+        WaitKind::kClosed, &word, [](uint32_t p) { return (p & kClosed) != 0; }, deadline, cancel,
+        nullptr);
   }
   // The trigger: acquired, or ejected/discarded once the close callback ran
   // (the seed closes the slot before it closes the trigger channel).
   return BlockOn(
-      &word,
+      WaitKind::kTrigger, &word,
       [](uint32_t p) {
         uint32_t st = p & kStateMask;
         return st == SLOTQ_TOKEN_ACQUIRED || (st > SLOTQ_TOKEN_ACQUIRED && (p & kClosed) != 0);

@@ -53,9 +53,38 @@ Parker *ThisThreadParker() {
   return tp.parker;
 }
 
-// Spinning only pays when another CPU can run the thread that will wake us,
-// so on one CPU nobody spins, and at most half the CPUs spin at once.
-int64_t SpinPolicy::SpinNs() { return 4000; }
+namespace {
+
+constexpr int64_t kInitialBudgetNs = 2000;
+constexpr int64_t kMaxBudgetNs = 20000;
+constexpr int64_t kProbeNs = 1000;  // a spin now and then when the budget is zero
+constexpr unsigned kProbeEvery = 64;
+
+std::atomic<int64_t> g_budget[static_cast<int>(WaitKind::kCount)] = {
+    {kInitialBudgetNs}, {kInitialBudgetNs}, {kInitialBudgetNs}, {kInitialBudgetNs}};
+std::atomic<unsigned> g_probe_tick{0};
+
+}  // namespace
+
+int64_t SpinPolicy::BudgetNs(WaitKind kind) {
+  int64_t b = g_budget[static_cast<int>(kind)].load(std::memory_order_relaxed);
+  if (b > 0) return b;
+  return g_probe_tick.fetch_add(1, std::memory_order_relaxed) % kProbeEvery == 0 ? kProbeNs : 0;
+}
+
+void SpinPolicy::Report(WaitKind kind, bool succeeded) {
+  // Races between threads only blur the estimate; no lock needed.
+  std::atomic<int64_t> &budget = g_budget[static_cast<int>(kind)];
+  int64_t b = budget.load(std::memory_order_relaxed);
+  if (succeeded) {
+    b = b < kInitialBudgetNs ? kInitialBudgetNs : b + b / 2;
+    if (b > kMaxBudgetNs) b = kMaxBudgetNs;
+  } else {
+    b /= 2;
+    if (b < 250) b = 0;
+  }
+  budget.store(b, std::memory_order_relaxed);
+}
 
 bool SpinPolicy::TryBeginSpin() {
   int max = NumCpus() / 2;

@@ -57,9 +57,20 @@ struct Parker {
 /// when the thread exits). nullptr only if memory is exhausted.
 Parker *ThisThreadParker();
 
-/// How long a waiter spins before it sleeps, and how many may spin at once.
+/// The kinds of waits, each with its own spin budget: they have very
+/// different odds of ending soon (a container waiting for a short call to
+/// end vs. a caller waiting behind fifteen others).
+enum class WaitKind { kDequeue, kTrigger, kClosed, kSignal, kCount };
+
+/// Whether, and how long, a waiter spins before it sleeps. Spinning only
+/// pays when the thread that will end the wait runs on another CPU right
+/// now; on two CPUs with many threads, a blind spin steals that CPU. So each
+/// kind of wait keeps a budget that grows when spins succeed and halves when
+/// they fail (an occasional short probe lets a budget that fell to zero come
+/// back), and at most half the CPUs spin at once (none on one CPU).
 struct SpinPolicy {
-  static int64_t SpinNs();     // spin budget per wait, in nanoseconds
+  static int64_t BudgetNs(WaitKind kind);  // 0: do not spin this time
+  static void Report(WaitKind kind, bool succeeded);
   static bool TryBeginSpin();  // false when enough threads already spin
   static void EndSpin();
 };
@@ -81,11 +92,12 @@ struct WakeOnCancel : CancelNode {
 /// SLOTQ_ETIMEDOUT; readiness wins over cancellation, cancellation over the
 /// timeout. Spins briefly before sleeping.
 template <class Ready>
-int BlockOn(std::atomic<uint32_t> *word, Ready ready, int64_t deadline, CancelToken *c1,
-            CancelToken *c2) {
+int BlockOn(WaitKind kind, std::atomic<uint32_t> *word, Ready ready, int64_t deadline,
+            CancelToken *c1, CancelToken *c2) {
   if (ready(word->load(std::memory_order_acquire) & kPayloadMask)) return 0;
-  if (deadline != 0 && SpinPolicy::TryBeginSpin()) {
-    int64_t until = NowNs() + SpinPolicy::SpinNs();
+  int64_t budget = deadline != 0 ? SpinPolicy::BudgetNs(kind) : 0;
+  if (budget > 0 && SpinPolicy::TryBeginSpin()) {
+    int64_t until = NowNs() + budget;
     if (until > deadline) until = deadline;
     bool got = false;
     for (unsigned i = 1;; i++) {
@@ -97,6 +109,7 @@ int BlockOn(std::atomic<uint32_t> *word, Ready ready, int64_t deadline, CancelTo
       if ((i & 15) == 0 && NowNs() >= until) break;
     }
     SpinPolicy::EndSpin();
+    SpinPolicy::Report(kind, got);
     if (got) return 0;
   }
   if (c1 != nullptr && c1->deadline() < deadline) deadline = c1->deadline();
