@@ -32,6 +32,21 @@ void CancelToken::PropagateFromParent(CancelNode *node, int reason) {
 
 void CancelToken::Release() {
   if (refs_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  {
+    // The last reference dropped from a callback that our own Fire() runs
+    // on this thread: Fire() still walks our list, so it destroys us once
+    // it is done. (Fire() on another thread always holds a reference, or,
+    // through our parent, is waited for by Destroy's Unregister.)
+    MutexLock l(&mu_);
+    if (firing_ && pthread_equal(firing_thread_, pthread_self())) {
+      destroy_when_fired_ = true;
+      return;
+    }
+  }
+  Destroy();
+}
+
+void CancelToken::Destroy() {
   if (parent_ != nullptr) {
     parent_->Unregister(&parent_node_);
     parent_->Release();
@@ -74,13 +89,22 @@ void CancelToken::RunNode(CancelNode *n, int reason, bool *destroyed) {
 void CancelToken::Fire(int reason) {
   int expected = 0;
   if (!reason_.compare_exchange_strong(expected, reason, std::memory_order_acq_rel)) return;
+  {
+    MutexLock l(&mu_);
+    firing_ = true;
+    firing_thread_ = pthread_self();
+  }
   for (;;) {
     bool destroyed = false;
     CancelNode *n;
     {
       MutexLock l(&mu_);
       n = head_;
-      if (n == nullptr) return;
+      if (n == nullptr) {
+        firing_ = false;
+        if (!destroy_when_fired_) return;
+        break;
+      }
       head_ = n->next;
       if (head_ != nullptr) head_->prev = nullptr;
       n->in_list = false;
@@ -88,6 +112,7 @@ void CancelToken::Fire(int reason) {
     }
     RunNode(n, reason, &destroyed);
   }
+  Destroy();  // a callback dropped our last reference meanwhile
 }
 
 bool CancelToken::Register(CancelNode *node, bool watch_deadline) {

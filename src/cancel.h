@@ -76,6 +76,8 @@ class CancelToken {
   CancelToken(CancelToken *parent, int64_t deadline_ns);
   ~CancelToken() = default;
   static void PropagateFromParent(CancelNode *node, int reason);
+  // Leaves the parent and frees the token (its last reference is gone).
+  void Destroy();
   // Marks `n` started and running on this thread. Requires mu_.
   void BeginRun(CancelNode *n, bool *destroyed) SLOTQ_REQUIRES(mu_);
   // Runs n->fn without mu_, then (unless fn unregistered n) marks it done.
@@ -95,6 +97,9 @@ class CancelToken {
   Mutex mu_;  // guards the callback list and every node's bookkeeping fields
   CancelNode *head_ SLOTQ_GUARDED_BY(mu_) = nullptr;
   bool watched_ SLOTQ_GUARDED_BY(mu_) = false;  // handed to the deadline timer
+  bool firing_ SLOTQ_GUARDED_BY(mu_) = false;   // Fire() walks the list, on firing_thread_
+  pthread_t firing_thread_ SLOTQ_GUARDED_BY(mu_){};
+  bool destroy_when_fired_ SLOTQ_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace slotq
