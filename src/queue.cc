@@ -191,21 +191,33 @@ int Queue::Eject(Token *t) {
     uint32_t v = t->word.load(std::memory_order_acquire);
     for (;;) {
       uint32_t st = v & kStateMask;
-      if (st != SLOTQ_TOKEN_QUEUED && st != SLOTQ_TOKEN_LENT) return SLOTQ_EGONE;
+      if (st == SLOTQ_TOKEN_QUEUED) {
+        if (t->Claimed()) return SLOTQ_EGONE;  // another eject is closing it now
+        // Everything else that moves a queued token holds this lock, so
+        // taking it off the stack claims it; its state is published in
+        // one step once the close callback ran (FinishEject).
+        Unlink(t);
+        t->MarkClaimed();
+        was_queued = true;
+        break;
+      }
+      if (st != SLOTQ_TOKEN_LENT) return SLOTQ_EGONE;
+      // Lent: races with a lock-free acquire, so claim it by compare-and-swap.
       // The trigger fires only once close has run (RunClose), so sleepers
       // stay asleep for now.
       if (t->word.compare_exchange_weak(v, (v & ~kStateMask) | SLOTQ_TOKEN_EJECTED | kClosing,
                                         std::memory_order_acq_rel)) {
-        was_queued = st == SLOTQ_TOKEN_QUEUED;
-        break;
+        break;  // it stays referenced by its dequeuer, which drops it later
       }
     }
-    if (was_queued) Unlink(t);
-    // A lent token stays referenced by its dequeuer, which drops it later.
     ejected_++;
   }
-  t->RunClose(true);
-  if (was_queued) t->Release();  // the stack's reference
+  if (was_queued) {
+    t->FinishEject();
+    t->Release();  // the stack's reference
+  } else {
+    t->RunClose(true);
+  }
   return SLOTQ_OK;
 }
 
@@ -215,6 +227,7 @@ int Queue::AcquireQueued(Token *t) {
   {
     MutexLock l(&mu_);
     if (t->State() == SLOTQ_TOKEN_QUEUED) {
+      if (t->Claimed()) return SLOTQ_EGONE;  // being ejected
       Unlink(t);
       old = SetPayload(&t->word, kStateMask, SLOTQ_TOKEN_ACQUIRED);
       acquired_++;

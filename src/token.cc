@@ -80,6 +80,14 @@ int Token::Close(int *close_rc) {
   return SLOTQ_OK;
 }
 
+void Token::FinishEject() {
+  if (ops->close != nullptr) (void)ops->close(slot);  // its value goes nowhere (the seed's too)
+  uint32_t old =
+      SetPayload(&word, kStateMask | kClosing | kClosed, SLOTQ_TOKEN_EJECTED | kClosing | kClosed);
+  WakeIfSleepers(&word, old);
+  FireTrigger(SLOTQ_TOKEN_EJECTED);
+}
+
 int Token::RunClose(bool fire_trigger) {
   int r = ops->close != nullptr ? ops->close(slot) : 0;
   uint32_t old = SetPayload(&word, kClosed, kClosed);

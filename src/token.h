@@ -60,6 +60,14 @@ struct Token {
   /// value. `fire_trigger`: the token was ejected or discarded, so this is
   /// also when its trigger fires (ops->trigger).
   int RunClose(bool fire_trigger);
+  /// An eject took the token off the stack and is running its close
+  /// callback; its state still reads QUEUED until FinishEject. Only under
+  /// the queue's lock (the links are guarded by it).
+  bool Claimed() const { return newer == this; }
+  void MarkClaimed() { newer = older = this; }
+  /// The rest of ejecting a claimed token: runs the close callback, then
+  /// publishes EJECTED and closed in one step (the trigger fires).
+  void FinishEject();
   /// Calls ops->trigger, if any, with the token's final state.
   void FireTrigger(int state) {
     if (ops->trigger != nullptr) ops->trigger(slot, state);
