@@ -15,6 +15,7 @@
 #ifndef SLOTQ_SRC_WAIT_H
 #define SLOTQ_SRC_WAIT_H
 
+#include <sched.h>
 #include <stdint.h>
 
 #include <atomic>
@@ -29,6 +30,9 @@ namespace slotq {
 constexpr uint32_t kPayloadMask = 0x7fff;
 constexpr uint32_t kSleepers = 0x8000;
 constexpr uint32_t kEpochUnit = 0x10000;
+
+/// How long a spinning waiter spins on the CPU before it yields between checks.
+constexpr int64_t kPauseSpinNs = 1000;
 
 /// Replaces the payload bits selected by `mask` with `bits`, clears kSleepers,
 /// and returns the previous word. Pair with WakeIfSleepers(old).
@@ -99,14 +103,23 @@ int BlockOn(WaitKind kind, std::atomic<uint32_t> *word, Ready ready, int64_t dea
   if (budget > 0 && SpinPolicy::TryBeginSpin()) {
     int64_t until = NowNs() + budget;
     if (until > deadline) until = deadline;
+    // Pause-spin for a microsecond, then yield the CPU between checks: the
+    // thread we wait for may need this very CPU (two CPUs, many threads),
+    // and a CPU kept busy wakes the next thread far faster than an idle one.
+    int64_t pause_until = NowNs() + kPauseSpinNs;
     bool got = false;
     for (unsigned i = 1;; i++) {
       if (ready(word->load(std::memory_order_acquire) & kPayloadMask)) {
         got = true;
         break;
       }
-      CpuRelax();
-      if ((i & 15) == 0 && NowNs() >= until) break;
+      if ((i & 15) != 0) {
+        CpuRelax();
+        continue;
+      }
+      int64_t now = NowNs();
+      if (now >= until) break;
+      if (now >= pause_until) sched_yield();
     }
     SpinPolicy::EndSpin();
     SpinPolicy::Report(kind, got);
