@@ -48,10 +48,20 @@ Table &TheTable() {
   return *table;
 }
 
-// Waits until no callback of `l` runs, except those on this very thread.
-void WaitIdle(Table &t, std::unique_lock<std::mutex> &lock, Listener *l) {
+// Frees a listener already taken out of the table (so nobody else can
+// reach it, and no new callback of it starts), once the callbacks still
+// running on other threads returned. If one runs on this thread (a
+// callback replacing or removing its own listener), that one frees it when
+// it returns. Requires t.mu, held by `lock`.
+void Retire(Table &t, std::unique_lock<std::mutex> &lock, Listener *l) {
   int here = RunningHere(l);
   t.idle.wait(lock, [l, here] { return l->running == here; });
+  if (here != 0) {
+    l->removed = true;
+    return;
+  }
+  if (l->fd >= 0) close(l->fd);
+  delete l;
 }
 
 }  // namespace
@@ -60,32 +70,33 @@ int SetSignalListener(Queue *q, slotq_notify_fn fn, void *arg) {
   Table &t = TheTable();
   std::unique_lock<std::mutex> lock(t.mu);
   auto it = t.map.find(q);
+  Listener *old = it != t.map.end() ? it->second : nullptr;
   if (fn == nullptr) {
-    if (it == t.map.end()) return SLOTQ_OK;
-    Listener *l = it->second;
-    WaitIdle(t, lock, l);
-    q->SetHasListener(false);
+    if (old == nullptr) return SLOTQ_OK;
     t.map.erase(it);
-    if (l->running == 0) {
-      if (l->fd >= 0) close(l->fd);
-      delete l;
-    } else {
-      // Removed from inside its own callback: NotifySignalListener frees it.
-      l->removed = true;
-    }
+    q->SetHasListener(false);
+    Retire(t, lock, old);
     return SLOTQ_OK;
   }
-  Listener *l;
-  if (it == t.map.end()) {
-    l = new Listener();  // bad_alloc becomes SLOTQ_ENOMEM at the C boundary
-    t.map.emplace(q, l);
-    q->SetHasListener(true);
-  } else {
-    l = it->second;
-    WaitIdle(t, lock, l);
-  }
+  // A new listener replaces the old one (keeping its eventfd), so that the
+  // old one can be retired without anybody else reaching it.
+  Listener *l = new Listener();  // bad_alloc becomes SLOTQ_ENOMEM at the C boundary
   l->fn = fn;
   l->arg = arg;
+  if (old != nullptr) {
+    it->second = l;
+    l->fd = old->fd;
+    old->fd = -1;
+    Retire(t, lock, old);
+    return SLOTQ_OK;
+  }
+  try {
+    t.map.emplace(q, l);
+  } catch (...) {
+    delete l;
+    throw;
+  }
+  q->SetHasListener(true);
   return SLOTQ_OK;
 }
 
@@ -94,12 +105,17 @@ int SignalListenerFd(Queue *q, int *fd) {
   std::lock_guard<std::mutex> lock(t.mu);
   auto it = t.map.find(q);
   Listener *l;
-  if (it == t.map.end()) {
-    l = new Listener();
-    t.map.emplace(q, l);
-    q->SetHasListener(true);
-  } else {
+  if (it != t.map.end()) {
     l = it->second;
+  } else {
+    l = new Listener();
+    try {
+      t.map.emplace(q, l);
+    } catch (...) {
+      delete l;
+      throw;
+    }
+    q->SetHasListener(true);
   }
   if (l->fd < 0) {
     l->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -144,14 +160,8 @@ void DropSignalListener(const Queue *q) {
   auto it = t.map.find(q);
   if (it == t.map.end()) return;
   Listener *l = it->second;
-  WaitIdle(t, lock, l);
   t.map.erase(it);
-  if (l->running == 0) {
-    if (l->fd >= 0) close(l->fd);
-    delete l;
-  } else {
-    l->removed = true;
-  }
+  Retire(t, lock, l);
 }
 
 }  // namespace slotq

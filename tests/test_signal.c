@@ -153,6 +153,60 @@ static void listener_removed_from_its_callback_after_another_thread_ran_it(void 
   slotq_queue_release(g_re.q);
 }
 
+/* Listeners replaced, removed and notified from several threads at once:
+ * whoever takes a listener out of the table owns it (ASan/TSan watch). */
+typedef struct churn {
+  slotq_queue_t *q;
+  atomic_int stop;
+  atomic_long calls;
+} churn;
+static churn g_churn;
+
+static void churn_cb(void *arg) {
+  (void)arg;
+  atomic_fetch_add(&g_churn.calls, 1);
+  (void)slotq_queue_wait_signal(g_churn.q, 0, NULL);
+}
+
+static void *churn_setter(void *arg) {
+  long n = (long)(intptr_t)arg;
+  while (!atomic_load(&g_churn.stop)) {
+    assert_ok(slotq_queue_set_signal_notify(g_churn.q, (n++ % 3) ? churn_cb : NULL, NULL));
+  }
+  return NULL;
+}
+
+static void *churn_signaller(void *arg) {
+  (void)arg;
+  while (!atomic_load(&g_churn.stop)) {
+    (void)slotq_queue_wait_signal(g_churn.q, 0, NULL); /* so that each signal is news */
+    assert_ok(slotq_queue_signal(g_churn.q, NULL));
+  }
+  return NULL;
+}
+
+static void listeners_replaced_and_removed_concurrently(void **state) {
+  (void)state;
+  memset(&g_churn, 0, sizeof(g_churn));
+  g_churn.q = test_queue();
+  pthread_t th[4];
+  pthread_create(&th[0], NULL, churn_setter, (void *)(intptr_t)0);
+  pthread_create(&th[1], NULL, churn_setter, (void *)(intptr_t)1);
+  pthread_create(&th[2], NULL, churn_signaller, NULL);
+  pthread_create(&th[3], NULL, churn_signaller, NULL);
+  usleep(200 * 1000);
+  atomic_store(&g_churn.stop, 1);
+  for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+  print_message("%ld listener callbacks ran\n", atomic_load(&g_churn.calls));
+  /* Once removed, a listener is never called again. */
+  assert_ok(slotq_queue_set_signal_notify(g_churn.q, NULL, NULL));
+  long before = atomic_load(&g_churn.calls);
+  (void)slotq_queue_wait_signal(g_churn.q, 0, NULL);
+  assert_ok(slotq_queue_signal(g_churn.q, NULL));
+  assert_int_equal(atomic_load(&g_churn.calls), before);
+  slotq_queue_release(g_churn.q);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(signal_has_room_for_one),
@@ -161,6 +215,7 @@ int main(void) {
       cmocka_unit_test(listener_is_told_of_each_new_pending_signal),
       cmocka_unit_test(listener_dropped_with_its_queue),
       cmocka_unit_test(listener_removed_from_its_callback_after_another_thread_ran_it),
+      cmocka_unit_test(listeners_replaced_and_removed_concurrently),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
