@@ -431,7 +431,7 @@ SLOTQ_API int slotq_cancel_cancel(slotq_cancel_t *cancel);
  *
  * @param[out] reason #SLOTQ_OK if it has not fired, #SLOTQ_ECANCELED if it was
  *   cancelled (directly or through its parent), #SLOTQ_ETIMEDOUT if its
- *   deadline passed.
+ *   deadline (or an ancestor's) passed first. The first reason stays.
  * @param cancel the token.
  * @return #SLOTQ_OK, or #SLOTQ_EINVAL on a NULL argument. Never blocks.
  */
@@ -445,7 +445,9 @@ typedef void (*slotq_cancel_fn)(void *arg);
  *
  * If the token has already fired, `fn` runs on the calling thread before this
  * returns. Otherwise it runs on the thread that cancels the token (or its
- * parent), or on the library's timer thread for a deadline. It runs without
+ * parent); for a deadline, on the library's timer thread, or on the first
+ * thread that finds the deadline passed (a blocking call or a registration
+ * on the token), whichever comes first. It runs without
  * any library lock held, and may call any library function, including
  * slotq_cancel_cancel() on other tokens.
  *

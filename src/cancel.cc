@@ -61,9 +61,10 @@ int CancelToken::Reason() const {
   return SLOTQ_OK;
 }
 
-void CancelToken::Cancel() {
-  bool late = deadline_ != kNoDeadline && NowNs() >= deadline_;
-  Fire(late ? SLOTQ_ETIMEDOUT : SLOTQ_ECANCELED);
+void CancelToken::Cancel() { Fire(SLOTQ_ECANCELED); }
+
+void CancelToken::StopWatching() {
+  if (UnwatchDeadline(this)) Release();  // else the timer fires us now, and releases us
 }
 
 void CancelToken::BeginRun(CancelNode *n, bool *destroyed) {
@@ -87,13 +88,22 @@ void CancelToken::RunNode(CancelNode *n, int reason, bool *destroyed) {
 }
 
 void CancelToken::Fire(int reason) {
+  // A token whose deadline passed first keeps that reason, even if nobody
+  // noticed before it was cancelled (itself or through its parent).
+  if (reason == SLOTQ_ECANCELED && deadline_ != kNoDeadline && NowNs() >= deadline_) {
+    reason = SLOTQ_ETIMEDOUT;
+  }
   int expected = 0;
   if (!reason_.compare_exchange_strong(expected, reason, std::memory_order_acq_rel)) return;
+  bool unwatch;
   {
     MutexLock l(&mu_);
     firing_ = true;
     firing_thread_ = pthread_self();
+    unwatch = watched_;  // fired: the timer has nothing left to do for us
+    watched_ = false;
   }
+  if (unwatch) StopWatching();
   for (;;) {
     bool destroyed = false;
     CancelNode *n;
@@ -128,9 +138,13 @@ bool CancelToken::Register(CancelNode *node, bool watch_deadline) {
         if (head_ != nullptr) head_->prev = node;
         head_ = node;
         node->in_list = true;
-        if (watch_deadline && deadline_ != kNoDeadline && !watched_) {
-          watched_ = true;
-          watch = true;
+        if (watch_deadline && deadline_ != kNoDeadline) {
+          node->needs_timer = true;
+          timer_watchers_++;
+          if (!watched_) {
+            watched_ = true;
+            watch = true;
+          }
         }
       }
     }
@@ -155,6 +169,7 @@ bool CancelToken::Register(CancelNode *node, bool watch_deadline) {
 }
 
 bool CancelToken::Unregister(CancelNode *node) {
+  bool unwatch = false;
   {
     MutexLock l(&mu_);
     if (node->in_list) {
@@ -164,15 +179,27 @@ bool CancelToken::Unregister(CancelNode *node) {
         head_ = node->next;
       if (node->next != nullptr) node->next->prev = node->prev;
       node->in_list = false;
+      if (node->needs_timer && --timer_watchers_ == 0 && watched_) {
+        // Nothing needs us fired at the deadline any more: do not let the
+        // timer hold us until then.
+        watched_ = false;
+        unwatch = true;
+      }
+    } else if (!node->started) {
       return false;
-    }
-    if (!node->started) return false;
-    if (node->running && pthread_equal(node->runner, pthread_self())) {
+    } else if (node->running && pthread_equal(node->runner, pthread_self())) {
       // Called from inside node->fn: the running thread must not touch node again.
       *node->destroyed = true;
       return true;
+    } else {
+      goto wait_for_fn;
     }
   }
+  // The caller holds a reference, so dropping the timer's cannot free us.
+  if (unwatch) StopWatching();
+  return false;
+
+wait_for_fn:
   // fn started on another thread: wait until it returned.
   for (;;) {
     uint32_t d = node->done.load(std::memory_order_acquire);

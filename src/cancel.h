@@ -26,8 +26,9 @@ struct CancelNode {
   CancelNode *prev = nullptr;
   CancelNode *next = nullptr;
   bool in_list = false;
-  bool started = false;  // fn was called (or is running)
-  bool running = false;  // fn is running on thread `runner`
+  bool started = false;      // fn was called (or is running)
+  bool running = false;      // fn is running on thread `runner`
+  bool needs_timer = false;  // registered with watch_deadline (counted in timer_watchers_)
   pthread_t runner{};
   bool *destroyed = nullptr;      // set while fn runs: lets fn unregister itself
   std::atomic<uint32_t> done{0};  // kDone*: whether fn returned (futex word)
@@ -78,6 +79,9 @@ class CancelToken {
   static void PropagateFromParent(CancelNode *node, int reason);
   // Leaves the parent and frees the token (its last reference is gone).
   void Destroy();
+  // Takes the token out of the deadline timer (nothing needs it there any
+  // more), dropping the timer's reference. Called without mu_.
+  void StopWatching();
   // Marks `n` started and running on this thread. Requires mu_.
   void BeginRun(CancelNode *n, bool *destroyed) SLOTQ_REQUIRES(mu_);
   // Runs n->fn without mu_, then (unless fn unregistered n) marks it done.
@@ -96,8 +100,9 @@ class CancelToken {
 
   Mutex mu_;  // guards the callback list and every node's bookkeeping fields
   CancelNode *head_ SLOTQ_GUARDED_BY(mu_) = nullptr;
-  bool watched_ SLOTQ_GUARDED_BY(mu_) = false;  // handed to the deadline timer
-  bool firing_ SLOTQ_GUARDED_BY(mu_) = false;   // Fire() walks the list, on firing_thread_
+  bool watched_ SLOTQ_GUARDED_BY(mu_) = false;    // in the deadline timer (which holds a reference)
+  int timer_watchers_ SLOTQ_GUARDED_BY(mu_) = 0;  // listed nodes that need the timer
+  bool firing_ SLOTQ_GUARDED_BY(mu_) = false;     // Fire() walks the list, on firing_thread_
   pthread_t firing_thread_ SLOTQ_GUARDED_BY(mu_){};
   bool destroy_when_fired_ SLOTQ_GUARDED_BY(mu_) = false;
 };

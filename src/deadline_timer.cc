@@ -39,6 +39,18 @@ class DeadlineTimer {
     return true;
   }
 
+  bool Unwatch(CancelToken *token) {
+    std::unique_lock<std::mutex> l(mu_);
+    for (size_t i = 0; i < heap_.size(); i++) {
+      if (heap_[i].second != token) continue;
+      heap_[i] = heap_.back();
+      heap_.pop_back();
+      std::make_heap(heap_.begin(), heap_.end(), LaterFirst());
+      return true;
+    }
+    return false;
+  }
+
  private:
   void Run() {
     std::unique_lock<std::mutex> l(mu_);
@@ -89,6 +101,11 @@ bool WatchDeadline(CancelToken *token, int64_t deadline_ns) {
   } catch (...) {
     return false;  // bad_alloc from the heap, or system_error from std::thread
   }
+}
+
+bool UnwatchDeadline(CancelToken *token) {
+  DeadlineTimer *timer = TheTimer();
+  return timer != nullptr && timer->Unwatch(token);
 }
 
 }  // namespace slotq

@@ -16,6 +16,11 @@ class CancelToken;
 /// not take it (out of memory, no thread); the reference is then the caller's.
 bool WatchDeadline(CancelToken *token, int64_t deadline_ns);
 
+/// Takes `token` out of the timer if it is there. Returns true if it was:
+/// the reference the timer held is then the caller's to drop. False means
+/// the timer already took it to fire it (and drops its reference itself).
+bool UnwatchDeadline(CancelToken *token);
+
 }  // namespace slotq
 
 #endif  // SLOTQ_SRC_DEADLINE_TIMER_H

@@ -66,7 +66,7 @@ int Dequeuer::Next(int64_t timeout_ns, CancelToken *cancel, Token **out) {
   int rc;
   for (;;) {
     // The token we lent last time and nobody acquired goes back first.
-    after.Drop(q->GiveBack(&lent_, after.NextWake()));
+    after.GiveBack(q, &lent_);
     if (handed_ != nullptr) {  // handed while we slept, or while armed
       if (handed_->State() == SLOTQ_TOKEN_LENT) {
         lent_ = handed_;
@@ -77,7 +77,7 @@ int Dequeuer::Next(int64_t timeout_ns, CancelToken *cancel, Token **out) {
         break;
       }
       // Ejected (or acquired by its container) before we collected it.
-      after.Drop(q->GiveBack(&handed_, after.NextWake()));
+      after.GiveBack(q, &handed_);
     }
     if (stopped_.load(std::memory_order_acquire)) {
       rc = SLOTQ_ESTOPPED;
@@ -102,6 +102,15 @@ int Dequeuer::Next(int64_t timeout_ns, CancelToken *cancel, Token **out) {
       rc = SLOTQ_ETIMEDOUT;
       break;
     }
+    if (after.Pending()) {
+      // Deliver what we owe (releases and notifications run host code)
+      // before we park: a callback might itself wait in slotq_dequeuer_next
+      // on this thread, and one thread has one parker. Then look again.
+      mu->Unlock();
+      after.Run();
+      mu->Lock();
+      continue;
+    }
     Parker *parker = ThisThreadParker();
     if (parker == nullptr) {
       rc = SLOTQ_ENOMEM;
@@ -112,7 +121,6 @@ int Dequeuer::Next(int64_t timeout_ns, CancelToken *cancel, Token **out) {
     parker_ = parker;
     if (!enlisted_) q->Enlist(this);
     mu->Unlock();
-    after.Run();
     rc = BlockOn(
         WaitKind::kDequeue, &parker->word, [](uint32_t p) { return p != kParkWaiting; }, deadline,
         cancel_, cancel);
@@ -129,7 +137,7 @@ int Dequeuer::Next(int64_t timeout_ns, CancelToken *cancel, Token **out) {
       break;
     }
     if (rc == SLOTQ_ECANCELED) {  // a token came just after the cancellation
-      after.Drop(q->GiveBack(&handed_, after.NextWake()));
+      after.GiveBack(q, &handed_);
       break;
     }
     // A token was handed to us (maybe just after our timeout): the top of
@@ -155,8 +163,8 @@ void Dequeuer::StopLocked(AfterUnlock *after, bool notify, bool cancelled) {
   }
   // Slots we hold go back to the queue at once. A thread blocked in Next()
   // deals with a slot handed to it itself.
-  after->Drop(queue_->GiveBack(&lent_, after->NextWake()));
-  if (parker_ == nullptr) after->Drop(queue_->GiveBack(&handed_, after->NextWake()));
+  after->GiveBack(queue_, &lent_);
+  if (parker_ == nullptr) after->GiveBack(queue_, &handed_);
   if (armed_) {
     armed_ = false;
     if (notify) {
@@ -204,7 +212,7 @@ int Dequeuer::Arm() {
   if (armed_) return SLOTQ_OK;  // already armed: one notification is coming
   if (handed_ != nullptr && handed_->State() != SLOTQ_TOKEN_LENT) {
     // Ejected before it was collected: not worth a notification.
-    after.Drop(queue_->GiveBack(&handed_, after.NextWake()));
+    after.GiveBack(queue_, &handed_);
   }
   bool now = false;
   if (handed_ != nullptr) {

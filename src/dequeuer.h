@@ -61,8 +61,14 @@ class Dequeuer {
       if (t != nullptr) drop[ndrop++] = t;
     }
     // Delivers the wakes and drops the references; call it unlocked.
+    // Takes back the token in *slot, if any (Queue::GiveBack), noting the
+    // wake and the reference to drop that it may leave.
+    void GiveBack(Queue *q, Token **slot) SLOTQ_NO_THREAD_SAFETY_ANALYSIS {
+      if (*slot != nullptr) Drop(q->GiveBack(slot, NextWake()));
+    }
+    bool Pending() const { return nwake != 0 || ndrop != 0; }
     void Run() {
-      if (nwake != 0 || ndrop != 0) RunSlow();
+      if (Pending()) RunSlow();
     }
     void RunSlow();
     ~AfterUnlock() { Run(); }

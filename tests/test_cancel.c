@@ -110,6 +110,25 @@ static void deadline_fires_callbacks_and_children(void **state) {
   slotq_cancel_release(d);
 }
 
+/* A deadline that passed first stays the reason, even when the token is
+ * cancelled (itself or through its parent) before anybody noticed it. */
+static void passed_deadline_wins_over_a_later_cancel(void **state) {
+  (void)state;
+  slotq_cancel_t *p, *c, *d;
+  assert_ok(slotq_cancel_create(&p));
+  assert_ok(slotq_cancel_create_deadline(p, slotq_now_ns() + MS(5), &c));
+  assert_ok(slotq_cancel_create_deadline(NULL, slotq_now_ns() + MS(5), &d));
+  usleep(10 * 1000);
+  assert_ok(slotq_cancel_cancel(p));
+  assert_ok(slotq_cancel_cancel(d));
+  assert_int_equal(reason_of(p), SLOTQ_ECANCELED);
+  assert_int_equal(reason_of(c), SLOTQ_ETIMEDOUT);
+  assert_int_equal(reason_of(d), SLOTQ_ETIMEDOUT);
+  slotq_cancel_release(c);
+  slotq_cancel_release(d);
+  slotq_cancel_release(p);
+}
+
 static void past_deadline_is_born_fired(void **state) {
   (void)state;
   slotq_cancel_t *d;
@@ -219,6 +238,7 @@ int main(void) {
       cmocka_unit_test(unregistered_callback_never_runs),
       cmocka_unit_test(child_fires_with_its_parent_not_the_reverse),
       cmocka_unit_test(deadline_fires_callbacks_and_children),
+      cmocka_unit_test(passed_deadline_wins_over_a_later_cancel),
       cmocka_unit_test(past_deadline_is_born_fired),
       cmocka_unit_test(callbacks_may_reenter),
       cmocka_unit_test(unregister_waits_for_a_running_callback),
