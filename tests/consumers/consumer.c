@@ -66,8 +66,8 @@ int main(int argc, char **argv) {
   }
 #ifdef SLOTQ_EXPECT_VERSION
   if (strcmp(slotq_version_string(), SLOTQ_EXPECT_VERSION) != 0) {
-    fprintf(stderr, "FAIL: the package says version %s, the library %s\n",
-            SLOTQ_EXPECT_VERSION, slotq_version_string());
+    fprintf(stderr, "FAIL: the package says version %s, the library %s\n", SLOTQ_EXPECT_VERSION,
+            slotq_version_string());
     return 1;
   }
 #endif

@@ -23,22 +23,22 @@ static int cycle_failures = 0;
 
 /* Records a failure (with the call and both statuses) but keeps going, so one
  * run shows every problem. */
-#define EXPECT_STATUS(expected, call)                                                     \
-  do {                                                                                    \
-    int rc_ = (call);                                                                     \
-    if (rc_ != (expected)) {                                                              \
-      fprintf(stderr, "%s:%d: %s returned %d (%s), expected %d\n", __FILE__, __LINE__,    \
-              #call, rc_, SQ(slotq_status_name)(rc_), (int)(expected));                   \
-      cycle_failures++;                                                                   \
-    }                                                                                     \
+#define EXPECT_STATUS(expected, call)                                                              \
+  do {                                                                                             \
+    int rc_ = (call);                                                                              \
+    if (rc_ != (expected)) {                                                                       \
+      fprintf(stderr, "%s:%d: %s returned %d (%s), expected %d\n", __FILE__, __LINE__, #call, rc_, \
+              SQ(slotq_status_name)(rc_), (int)(expected));                                        \
+      cycle_failures++;                                                                            \
+    }                                                                                              \
   } while (0)
 #define EXPECT_OK(call) EXPECT_STATUS(SLOTQ_OK, call)
-#define EXPECT(cond)                                                                      \
-  do {                                                                                    \
-    if (!(cond)) {                                                                        \
-      fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond);                 \
-      cycle_failures++;                                                                   \
-    }                                                                                     \
+#define EXPECT(cond)                                                      \
+  do {                                                                    \
+    if (!(cond)) {                                                        \
+      fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond); \
+      cycle_failures++;                                                   \
+    }                                                                     \
   } while (0)
 
 /* A slot that counts what the library does to it. */

@@ -46,7 +46,9 @@ static char *read_file(const char *path) {
   return buf;
 }
 
-static int is_ident_start(char c) { return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+static int is_ident_start(char c) {
+  return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 static int is_ident(char c) { return is_ident_start(c) || (c >= '0' && c <= '9'); }
 
 /* Skips a comment starting at p ("/" then "*" or "/"), returning what follows it. */
@@ -88,10 +90,14 @@ static int parse_header(const char *text) {
     }
     if (c == '#' && at_line_start) { /* a directive, with its continuations */
       while (*p != '\0' && *p != '\n') {
-        if (*p == '\\' && p[1] == '\n') p += 2;
-        else if (*p == '\\' && p[1] == '\r' && p[2] == '\n') p += 3;
-        else if (*p == '/' && (p[1] == '*' || p[1] == '/')) p = skip_comment(p);
-        else p++;
+        if (*p == '\\' && p[1] == '\n')
+          p += 2;
+        else if (*p == '\\' && p[1] == '\r' && p[2] == '\n')
+          p += 3;
+        else if (*p == '/' && (p[1] == '*' || p[1] == '/'))
+          p = skip_comment(p);
+        else
+          p++;
       }
       continue;
     }
@@ -144,34 +150,38 @@ static void *resolved(const char *name) {
 
 /* One pointer per function the checks call, typed from the header's own
  * prototype. Filled from the resolved table by name. */
-#define API_FUNCS(X)                                                                       \
-  X(slotq_version) X(slotq_version_string) X(slotq_strerror) X(slotq_status_name)          \
-  X(slotq_now_ns) X(slotq_call_key) X(slotq_key_hex) X(slotq_cancel_create)                \
-  X(slotq_cancel_create_child) X(slotq_cancel_cancel) X(slotq_cancel_reason)               \
-  X(slotq_cancel_release) X(slotq_queue_create) X(slotq_queue_release) X(slotq_queue_slot) \
-  X(slotq_eject) X(slotq_queue_len) X(slotq_token_release) X(slotq_token_id)               \
-  X(slotq_token_slot) X(slotq_token_state_get) X(slotq_token_acquire) X(slotq_token_wait)  \
-  X(slotq_token_wait_closed) X(slotq_token_exec) X(slotq_token_error) X(slotq_token_close) \
-  X(slotq_start_dequeuer) X(slotq_dequeuer_next) X(slotq_dequeuer_stop)                    \
-  X(slotq_dequeuer_free) X(slotq_queue_exit_state) X(slotq_queue_exit_state_latency)       \
-  X(slotq_queue_stats) X(slotq_queue_signal) X(slotq_queue_wait_signal) X(slotq_mgr_create) \
-  X(slotq_mgr_destroy) X(slotq_mgr_get) X(slotq_mgr_delete) X(slotq_mgr_count)
+#define API_FUNCS(X)                                                                               \
+  X(slotq_version)                                                                                 \
+  X(slotq_version_string) X(slotq_strerror) X(slotq_status_name) X(slotq_now_ns) X(slotq_call_key) \
+      X(slotq_key_hex) X(slotq_cancel_create) X(slotq_cancel_create_child) X(slotq_cancel_cancel)  \
+          X(slotq_cancel_reason) X(slotq_cancel_release) X(slotq_queue_create)                     \
+              X(slotq_queue_release) X(slotq_queue_slot) X(slotq_eject) X(slotq_queue_len)         \
+                  X(slotq_token_release) X(slotq_token_id) X(slotq_token_slot)                     \
+                      X(slotq_token_state_get) X(slotq_token_acquire) X(slotq_token_wait)          \
+                          X(slotq_token_wait_closed) X(slotq_token_exec) X(slotq_token_error)      \
+                              X(slotq_token_close) X(slotq_start_dequeuer) X(slotq_dequeuer_next)  \
+                                  X(slotq_dequeuer_stop) X(slotq_dequeuer_free)                    \
+                                      X(slotq_queue_exit_state) X(slotq_queue_exit_state_latency)  \
+                                          X(slotq_queue_stats) X(slotq_queue_signal)               \
+                                              X(slotq_queue_wait_signal) X(slotq_mgr_create)       \
+                                                  X(slotq_mgr_destroy) X(slotq_mgr_get)            \
+                                                      X(slotq_mgr_delete) X(slotq_mgr_count)
 
 #define API_FIELD(name) __typeof__(&name) name;
-static struct {
-  API_FUNCS(API_FIELD)
-} api;
+static struct { API_FUNCS(API_FIELD) } api;
 
 static int load_api(void) {
   int missing = 0;
   void *p;
-#define API_LOAD(name)                                                                     \
-  p = resolved(#name);                                                                     \
-  if (p == NULL) {                                                                         \
-    fprintf(stderr, "FAIL: %s, used by the checks, is not a resolved function of the "     \
-                    "header\n", #name);                                                    \
-    missing++;                                                                             \
-  }                                                                                        \
+#define API_LOAD(name)                                                         \
+  p = resolved(#name);                                                         \
+  if (p == NULL) {                                                             \
+    fprintf(stderr,                                                            \
+            "FAIL: %s, used by the checks, is not a resolved function of the " \
+            "header\n",                                                        \
+            #name);                                                            \
+    missing++;                                                                 \
+  }                                                                            \
   memcpy(&api.name, &p, sizeof p);
   API_FUNCS(API_LOAD)
   return missing == 0;
@@ -196,8 +206,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   if (!parse_header(header)) {
-    fprintf(stderr, "FAIL: %s: a SLOTQ_API declaration this test cannot read (after %d)\n",
-            argv[2], func_count);
+    fprintf(stderr, "FAIL: %s: a SLOTQ_API declaration this test cannot read (after %d)\n", argv[2],
+            func_count);
     return 1;
   }
   for (i = 0; i < func_count && strcmp(func_names[i], "slotq_version") != 0; i++) {
