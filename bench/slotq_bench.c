@@ -20,9 +20,9 @@ static void die(const char *what, int rc) {
   fprintf(stderr, "slotq-bench: %s: %s\n", what, slotq_strerror(rc));
   exit(1);
 }
-#define CHECK(call)                   \
-  do {                                \
-    int rc_ = (call);                 \
+#define CHECK(call)                       \
+  do {                                    \
+    int rc_ = (call);                     \
     if (rc_ != SLOTQ_OK) die(#call, rc_); \
   } while (0)
 
@@ -37,8 +37,9 @@ typedef struct result {
 } result;
 
 static void emit(result r, int64_t ns) {
-  printf("{\"impl\":\"slotq\",\"scenario\":\"%s\",\"ops\":%ld,\"ns_per_op\":%.3f,\"ops_per_s\":%.1f",
-         r.scenario, r.ops, (double)ns / (double)r.ops, (double)r.ops * 1e9 / (double)ns);
+  printf(
+      "{\"impl\":\"slotq\",\"scenario\":\"%s\",\"ops\":%ld,\"ns_per_op\":%.3f,\"ops_per_s\":%.1f",
+      r.scenario, r.ops, (double)ns / (double)r.ops, (double)r.ops * 1e9 / (double)ns);
   if (r.p50) printf(",\"p50_ns\":%" PRId64, r.p50);
   if (r.p99) printf(",\"p99_ns\":%" PRId64, r.p99);
   if (r.producers) printf(",\"producers\":%ld", r.producers);
@@ -68,8 +69,15 @@ static void sample_call(sample *s, long i) {
     s->cfg[k].value = (slotq_str){s->values[k], (size_t)vl};
   }
   int pl = snprintf(s->path, sizeof(s->path), "/route/%ld", i);
-  s->call = (slotq_call){SLOTQ_STR("myapp"), {s->path, (size_t)pl}, SLOTQ_STR("fnproject/hello:0.0.1"),
-                         SLOTQ_STR("http"), 30, 30, 128, s->cfg, 10};
+  s->call = (slotq_call){SLOTQ_STR("myapp"),
+                         {s->path, (size_t)pl},
+                         SLOTQ_STR("fnproject/hello:0.0.1"),
+                         SLOTQ_STR("http"),
+                         30,
+                         30,
+                         128,
+                         s->cfg,
+                         10};
 }
 
 /* ---- a slot whose close callback releases its container ---------------- */
@@ -244,8 +252,12 @@ static void run_handoff(void) {
     free(h.lat[k]);
   }
   qsort(all, (size_t)total, sizeof(int64_t), cmp_i64);
-  emit((result){.scenario = "handoff", .ops = g_calls, .p50 = all[total / 2],
-                .p99 = all[total * 99 / 100], .producers = g_producers, .consumers = g_consumers},
+  emit((result){.scenario = "handoff",
+                .ops = g_calls,
+                .p50 = all[total / 2],
+                .p99 = all[total * 99 / 100],
+                .producers = g_producers,
+                .consumers = g_consumers},
        d);
   free(all);
   free(ca);
@@ -314,8 +326,12 @@ static void run_mem(void) {
   base = heap_now();
   for (long i = 0; i < g_queued; i++) CHECK(slotq_queue_slot(q, &the_slot, &nop_ops, &toks[i]));
   double per_slot = (heap_now() - base) / (double)g_queued;
-  emit((result){.scenario = "mem", .ops = 1, .functions = g_functions, .queued = g_queued,
-                .bytes_per_queue = per_queue, .bytes_per_slot = per_slot},
+  emit((result){.scenario = "mem",
+                .ops = 1,
+                .functions = g_functions,
+                .queued = g_queued,
+                .bytes_per_queue = per_queue,
+                .bytes_per_slot = per_slot},
        1);
   for (long i = 0; i < g_queued; i++) {
     CHECK(slotq_eject(q, toks[i]));
@@ -371,12 +387,18 @@ int main(int argc, char **argv) {
       fprintf(stderr, "slotq-bench: --%s needs a value\n", name);
       return 2;
     }
-    if (strcmp(name, "scenario") == 0) g_scenario = v;
-    else if (strcmp(name, "calls") == 0) g_calls = parse_count(name, v);
-    else if (strcmp(name, "producers") == 0) g_producers = parse_count(name, v);
-    else if (strcmp(name, "consumers") == 0) g_consumers = parse_count(name, v);
-    else if (strcmp(name, "functions") == 0) g_functions = parse_count(name, v);
-    else if (strcmp(name, "queued") == 0) g_queued = parse_count(name, v);
+    if (strcmp(name, "scenario") == 0)
+      g_scenario = v;
+    else if (strcmp(name, "calls") == 0)
+      g_calls = parse_count(name, v);
+    else if (strcmp(name, "producers") == 0)
+      g_producers = parse_count(name, v);
+    else if (strcmp(name, "consumers") == 0)
+      g_consumers = parse_count(name, v);
+    else if (strcmp(name, "functions") == 0)
+      g_functions = parse_count(name, v);
+    else if (strcmp(name, "queued") == 0)
+      g_queued = parse_count(name, v);
     else {
       fprintf(stderr, "slotq-bench: unknown flag --%s\n", name);
       usage(stderr);
