@@ -150,22 +150,50 @@ static void *resolved(const char *name) {
 
 /* One pointer per function the checks call, typed from the header's own
  * prototype. Filled from the resolved table by name. */
-#define API_FUNCS(X)                                                                               \
-  X(slotq_version)                                                                                 \
-  X(slotq_version_string) X(slotq_strerror) X(slotq_status_name) X(slotq_now_ns) X(slotq_call_key) \
-      X(slotq_key_hex) X(slotq_cancel_create) X(slotq_cancel_create_child) X(slotq_cancel_cancel)  \
-          X(slotq_cancel_reason) X(slotq_cancel_release) X(slotq_queue_create)                     \
-              X(slotq_queue_release) X(slotq_queue_slot) X(slotq_eject) X(slotq_queue_len)         \
-                  X(slotq_token_release) X(slotq_token_id) X(slotq_token_slot)                     \
-                      X(slotq_token_state_get) X(slotq_token_acquire) X(slotq_token_wait)          \
-                          X(slotq_token_wait_closed) X(slotq_token_exec) X(slotq_token_error)      \
-                              X(slotq_token_close) X(slotq_start_dequeuer) X(slotq_dequeuer_next)  \
-                                  X(slotq_dequeuer_stop) X(slotq_dequeuer_free)                    \
-                                      X(slotq_queue_exit_state) X(slotq_queue_exit_state_latency)  \
-                                          X(slotq_queue_stats) X(slotq_queue_signal)               \
-                                              X(slotq_queue_wait_signal) X(slotq_mgr_create)       \
-                                                  X(slotq_mgr_destroy) X(slotq_mgr_get)            \
-                                                      X(slotq_mgr_delete) X(slotq_mgr_count)
+// clang-format off
+#define API_FUNCS(X) \
+  X(slotq_version) \
+  X(slotq_version_string) \
+  X(slotq_strerror) \
+  X(slotq_status_name) \
+  X(slotq_now_ns) \
+  X(slotq_call_key) \
+  X(slotq_key_hex) \
+  X(slotq_cancel_create) \
+  X(slotq_cancel_create_child) \
+  X(slotq_cancel_cancel) \
+  X(slotq_cancel_reason) \
+  X(slotq_cancel_release) \
+  X(slotq_queue_create) \
+  X(slotq_queue_release) \
+  X(slotq_queue_slot) \
+  X(slotq_eject) \
+  X(slotq_queue_len) \
+  X(slotq_token_release) \
+  X(slotq_token_id) \
+  X(slotq_token_slot) \
+  X(slotq_token_state_get) \
+  X(slotq_token_acquire) \
+  X(slotq_token_wait) \
+  X(slotq_token_wait_closed) \
+  X(slotq_token_exec) \
+  X(slotq_token_error) \
+  X(slotq_token_close) \
+  X(slotq_start_dequeuer) \
+  X(slotq_dequeuer_next) \
+  X(slotq_dequeuer_stop) \
+  X(slotq_dequeuer_free) \
+  X(slotq_queue_exit_state) \
+  X(slotq_queue_exit_state_latency) \
+  X(slotq_queue_stats) \
+  X(slotq_queue_signal) \
+  X(slotq_queue_wait_signal) \
+  X(slotq_mgr_create) \
+  X(slotq_mgr_destroy) \
+  X(slotq_mgr_get) \
+  X(slotq_mgr_delete) \
+  X(slotq_mgr_count)
+// clang-format on
 
 #define API_FIELD(name) __typeof__(&name) name;
 static struct { API_FUNCS(API_FIELD) } api;
