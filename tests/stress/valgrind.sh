@@ -76,6 +76,8 @@ while IFS=$'\x1e' read -r name wd skip envs argv; do
   for e in "${env[@]+"${env[@]}"}"; do
     case "$e" in MALLOC_PERTURB_=*|GLIBC_TUNABLES=*) ;; *) [ -n "$e" ] && filtered+=("$e") ;; esac
   done
+  # Tests that run many operations scale them down when they see this.
+  filtered+=(SLOTQ_TEST_UNDER_VALGRIND=1)
   if [ "$name" = "stress_exactly_once" ]; then
     cmd=("${cmd[0]}" 2)
     filtered+=(SLOTQ_STRESS_CONTAINERS=3 SLOTQ_STRESS_CALLERS=3 SLOTQ_STRESS_CHAOS=1
