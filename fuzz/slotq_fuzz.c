@@ -138,8 +138,10 @@ typedef struct sdeq {
   slotq_dequeuer_t *h;
   int sq;
   int stopped;
-  int cancel; /* index or -1 */
-  int lent;   /* token index or -1 */
+  int cancel;     /* index or -1 */
+  int lent;       /* token index or -1 */
+  unsigned seq;   /* when it registered on its cancellation token (g_seq) */
+  int fired_seen; /* its token fired and it gave back what it held */
 } sdeq;
 
 typedef struct scancel {
@@ -152,6 +154,7 @@ typedef struct scancel {
   int parent;                 /* index or -1 */
   unsigned reasons_this_step; /* bit 0: ECANCELED, bit 1: ETIMEDOUT */
   int fired_before_step;
+  unsigned seq; /* when it registered on its parent (g_seq) */
 } scancel;
 
 typedef struct sreg {
@@ -165,7 +168,13 @@ typedef struct sreg {
   int gone;    /* model: unregistered (by its own callback or by the driver) */
   int cb_unregistered; /* actual: the callback unregistered itself */
   int owns_self_ref;   /* variant 3 */
+  unsigned seq;        /* when it registered (g_seq) */
 } sreg;
+
+/* A token runs what is registered on it in registration order (its
+ * callbacks, the dequeuers started with it, its children): each registration
+ * gets the next number. */
+static unsigned g_seq;
 
 static stoken g_t[MAXT];
 static squeue g_sq[MAXSQ];
@@ -263,20 +272,43 @@ static void model_fire(int ci, int reason) {
   c->reasons_this_step |= reason == SLOTQ_ECANCELED ? 1u : 2u;
   if (c->reason_fired != 0) return;
   c->reason_fired = reason;
-  for (int i = 0; i < MAXR; i++) {
-    sreg *r = &g_r[i];
-    if (!r->used || r->cancel != ci || r->ran || r->gone) continue;
-    r->ran = 1;
-    if (r->variant == 1) model_cancel(r->target);
-    if (r->variant >= 2) r->gone = 1; /* it unregistered itself */
-  }
-  /* A dequeuer whose own token fires behaves as stopped: its lent token goes
-   * back at once (slotq_start_dequeuer()). */
-  for (int i = 0; i < MAXD; i++) {
-    if (g_d[i].used && g_d[i].cancel == ci) model_return_lent(&g_d[i]);
-  }
-  for (int k = 0; k < MAXC; k++) {
-    if (g_c[k].used && g_c[k].parent == ci) model_fire(k, reason);
+  /* Everything registered on the token, in registration order; each still
+   * there when its turn comes (an earlier callback may have freed it). */
+  for (;;) {
+    unsigned best = 0;
+    int kind = -1, idx = -1;
+    for (int i = 0; i < MAXR; i++) {
+      sreg *r = &g_r[i];
+      if (r->used && r->cancel == ci && !r->ran && !r->gone && (kind < 0 || r->seq < best)) {
+        best = r->seq, kind = 0, idx = i;
+      }
+    }
+    for (int i = 0; i < MAXD; i++) {
+      sdeq *d = &g_d[i];
+      if (d->used && d->cancel == ci && !d->fired_seen && (kind < 0 || d->seq < best)) {
+        best = d->seq, kind = 1, idx = i;
+      }
+    }
+    for (int k = 0; k < MAXC; k++) {
+      scancel *ch = &g_c[k];
+      if (ch->used && ch->parent == ci && ch->reason_fired == 0 && (kind < 0 || ch->seq < best)) {
+        best = ch->seq, kind = 2, idx = k;
+      }
+    }
+    if (kind < 0) break;
+    if (kind == 0) {
+      sreg *r = &g_r[idx];
+      r->ran = 1;
+      if (r->variant == 1) model_cancel(r->target);
+      if (r->variant >= 2) r->gone = 1; /* it unregistered itself */
+    } else if (kind == 1) {
+      /* A dequeuer whose own token fires behaves as stopped: its lent
+       * token goes back at once (slotq_start_dequeuer()). */
+      g_d[idx].fired_seen = 1;
+      model_return_lent(&g_d[idx]);
+    } else {
+      model_fire(idx, reason);
+    }
   }
 }
 
@@ -976,6 +1008,8 @@ static void step(reader *r) {
       d->sq = g_q[qi].sq;
       d->stopped = 0;
       d->cancel = ci;
+      d->seq = ++g_seq;
+      d->fired_seen = 0;
       d->lent = -1;
       g_sq[d->sq].handles++;
       return;
@@ -1246,6 +1280,7 @@ static void step(reader *r) {
       c->h = h;
       c->user_refs = 1;
       if (kind == 1 || kind == 4) c->parent = parent;
+      c->seq = ++g_seq;
       if (c->parent >= 0) {
         scancel *p = &g_c[c->parent];
         c->deadline_past |= p->deadline_past;
@@ -1289,6 +1324,7 @@ static void step(reader *r) {
       memset(reg, 0, sizeof *reg);
       reg->used = 1;
       reg->cancel = ci;
+      reg->seq = ++g_seq;
       reg->variant = u8(r) % 4;
       if (reg->variant == 1) {
         reg->target = PICK(r, g_c, cancel_ok);
@@ -1434,6 +1470,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   memset(g_d, 0, sizeof g_d);
   memset(g_c, 0, sizeof g_c);
   memset(g_r, 0, sizeof g_r);
+  g_seq = 0;
   g_input = data;
   g_input_len = size;
   g_op = "setup";

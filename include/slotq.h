@@ -419,7 +419,9 @@ SLOTQ_API int slotq_cancel_create_deadline(slotq_cancel_t *parent, int64_t deadl
  * #SLOTQ_ECANCELED, its callbacks run, and its children fire.
  *
  * The callbacks and children are run on the calling thread, before this
- * returns, without any library lock held. Cancelling twice is harmless.
+ * returns, without any library lock held, one at a time in the order they
+ * were registered (a child registers when it is created; a dequeuer started
+ * with the token, when it is started). Cancelling twice is harmless.
  *
  * @param cancel the token.
  * @return #SLOTQ_OK, or #SLOTQ_EINVAL if `cancel` is NULL.

@@ -116,7 +116,10 @@ void CancelToken::Fire(int reason) {
         break;
       }
       head_ = n->next;
-      if (head_ != nullptr) head_->prev = nullptr;
+      if (head_ != nullptr)
+        head_->prev = nullptr;
+      else
+        tail_ = nullptr;
       n->in_list = false;
       BeginRun(n, &destroyed);
     }
@@ -133,10 +136,14 @@ bool CancelToken::Register(CancelNode *node, bool watch_deadline) {
       MutexLock l(&mu_);
       if (reason_.load(std::memory_order_acquire) == 0) {
         added = true;
-        node->prev = nullptr;
-        node->next = head_;
-        if (head_ != nullptr) head_->prev = node;
-        head_ = node;
+        // Appended: callbacks run in the order they were registered.
+        node->next = nullptr;
+        node->prev = tail_;
+        if (tail_ != nullptr)
+          tail_->next = node;
+        else
+          head_ = node;
+        tail_ = node;
         node->in_list = true;
         if (watch_deadline && deadline_ != kNoDeadline) {
           node->needs_timer = true;
@@ -177,7 +184,10 @@ bool CancelToken::Unregister(CancelNode *node) {
         node->prev->next = node->next;
       else
         head_ = node->next;
-      if (node->next != nullptr) node->next->prev = node->prev;
+      if (node->next != nullptr)
+        node->next->prev = node->prev;
+      else
+        tail_ = node->prev;
       node->in_list = false;
       if (node->needs_timer && --timer_watchers_ == 0 && watched_) {
         // Nothing needs us fired at the deadline any more: do not let the

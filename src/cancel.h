@@ -99,7 +99,8 @@ class CancelToken {
   ParentNode parent_node_;
 
   Mutex mu_;  // guards the callback list and every node's bookkeeping fields
-  CancelNode *head_ SLOTQ_GUARDED_BY(mu_) = nullptr;
+  CancelNode *head_ SLOTQ_GUARDED_BY(mu_) = nullptr;  // registration order, oldest first
+  CancelNode *tail_ SLOTQ_GUARDED_BY(mu_) = nullptr;
   bool watched_ SLOTQ_GUARDED_BY(mu_) = false;    // in the deadline timer (which holds a reference)
   int timer_watchers_ SLOTQ_GUARDED_BY(mu_) = 0;  // listed nodes that need the timer
   bool firing_ SLOTQ_GUARDED_BY(mu_) = false;     // Fire() walks the list, on firing_thread_
