@@ -82,11 +82,10 @@ int goslotq_call_key(const char *buf, const size_t *lens, size_t nkv, int32_t ti
 }
 
 int goslotq_mgr_get(slotq_mgr_t *mgr, const char *buf, const size_t *lens, size_t nkv,
-                    int32_t timeout, int32_t idle_timeout, uint64_t memory,
-                    slotq_queue_t **queue, int *is_new) {
+                    int32_t timeout, int32_t idle_timeout, uint64_t memory, slotq_queue_t **queue,
+                    int *is_new) {
   if (mgr == NULL) return SLOTQ_EINVAL;
-  return goslotq_with_call(buf, lens, nkv, timeout, idle_timeout, memory, mgr, NULL, queue,
-                           is_new);
+  return goslotq_with_call(buf, lens, nkv, timeout, idle_timeout, memory, mgr, NULL, queue, is_new);
 }
 
 int goslotq_queue_slot(slotq_queue_t *queue, uintptr_t handle, slotq_token_t **token,

@@ -22,12 +22,11 @@ extern const slotq_slot_ops goslotq_slot_ops;
 int goslotq_call_key(const char *buf, const size_t *lens, size_t nkv, int32_t timeout,
                      int32_t idle_timeout, uint64_t memory, slotq_key *out);
 int goslotq_mgr_get(slotq_mgr_t *mgr, const char *buf, const size_t *lens, size_t nkv,
-                    int32_t timeout, int32_t idle_timeout, uint64_t memory,
-                    slotq_queue_t **queue, int *is_new);
+                    int32_t timeout, int32_t idle_timeout, uint64_t memory, slotq_queue_t **queue,
+                    int *is_new);
 
 /* slotq_queue_slot with the Go slot ops, also returning the token's id. */
-int goslotq_queue_slot(slotq_queue_t *queue, uintptr_t handle, slotq_token_t **token,
-                       uint64_t *id);
+int goslotq_queue_slot(slotq_queue_t *queue, uintptr_t handle, slotq_token_t **token, uint64_t *id);
 
 /* slotq_dequeuer_next(deq, 0, NULL, ...), also returning the token's slot
  * handle, id and state. */

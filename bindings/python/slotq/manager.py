@@ -2,12 +2,12 @@
 
 import ctypes
 
-from . import _callbacks, _lib
+from . import _lib
 from ._handle import Handle, Uses, timeout_ns
 from .call import _key_struct, as_call
-from .errors import CallbackError, SlotError, Status, check
+from .errors import check
 from .queue import Queue
-from .token import Token
+from .token import _ping_ns, _run_caller_loop
 
 
 class Manager:
@@ -86,29 +86,10 @@ class Manager:
         what its ``error()`` returned). Blocks without slicing."""
         c = as_call(call, **fields)._to_c()
         t_ns = timeout_ns(timeout)
-        p_ns = 0 if ping is None else timeout_ns(ping)
-        if p_ns == _lib.FOREVER:
-            raise ValueError("ping must be a finite number of seconds")
-        out = _lib.handle()
-        slot_err = ctypes.c_int()
+        p_ns = _ping_ns(ping)
         with Uses(self, cancel, kinds=(None, "CancelToken")) as (m, cp):
-            with _callbacks.Frame(None) as f:
-                rc = _lib.slotq_caller_acquire(m, ctypes.byref(c), t_ns, p_ns, cp,
-                                               ctypes.byref(out), ctypes.byref(slot_err))
-        if f.exception is not None:
-            if rc == 0:
-                Token(out.value).release()
-            if not isinstance(f.exception, Exception):
-                raise f.exception
-            raise CallbackError(Status.ECALLBACK, "caller acquire",
-                                exception=f.exception) from f.exception
-        if rc == _lib.ESLOT:
-            err = SlotError(Status.ESLOT, "caller acquire")
-            err.code = slot_err.value
-            err.slot_error = f.value if f.value is not None else slot_err.value
-            raise err
-        check(rc, "caller acquire")
-        return Token(out.value)
+            return _run_caller_loop("caller acquire", lambda out, err: _lib.slotq_caller_acquire(
+                m, ctypes.byref(c), t_ns, p_ns, cp, out, err))
 
     def metrics(self):
         """Every queue's counters in the Prometheus text format (str)."""

@@ -11,9 +11,9 @@ from . import _callbacks, _lib
 from ._handle import Handle, Uses, blocking
 from .dequeuer import Dequeuer, _notify_trampoline, read_eventfd
 from ._handle import timeout_ns
-from .errors import CallbackError, SlotError, Status, check
+from .errors import check
 from .policy import CPolicy, LaunchAction
-from .token import OPS, Token
+from .token import OPS, Token, _ping_ns, _run_caller_loop
 
 
 class State(enum.IntEnum):
@@ -277,29 +277,10 @@ class Queue:
         :class:`Token`. Raises as ``Manager.caller_acquire``, and StateError
         if nobody waits on the queue. Blocks without slicing."""
         t_ns = timeout_ns(timeout)
-        p_ns = 0 if ping is None else timeout_ns(ping)
-        if p_ns == _lib.FOREVER:
-            raise ValueError("ping must be a finite number of seconds")
-        out = _lib.handle()
-        slot_err = ctypes.c_int()
+        p_ns = _ping_ns(ping)
         with Uses(self, cancel, kinds=(None, "CancelToken")) as (q, c):
-            with _callbacks.Frame(None) as f:
-                rc = _lib.slotq_caller_wait(q, t_ns, p_ns, c, ctypes.byref(out),
-                                            ctypes.byref(slot_err))
-        if f.exception is not None:
-            if rc == 0:
-                Token(out.value).release()
-            if not isinstance(f.exception, Exception):
-                raise f.exception
-            raise CallbackError(Status.ECALLBACK, "caller wait",
-                                exception=f.exception) from f.exception
-        if rc == _lib.ESLOT:
-            err = SlotError(Status.ESLOT, "caller wait")
-            err.code = slot_err.value
-            err.slot_error = f.value if f.value is not None else slot_err.value
-            raise err
-        check(rc, "caller wait")
-        return Token(out.value)
+            return _run_caller_loop("caller wait", lambda out, err: _lib.slotq_caller_wait(
+                q, t_ns, p_ns, c, out, err))
 
     def launcher_step(self, manager=None, policy=None, inactivity=None, cancel=None):
         """One turn of this function's launcher (the seed's hotLauncher): waits

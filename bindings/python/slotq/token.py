@@ -6,7 +6,7 @@ import enum
 from . import _callbacks, _lib
 from ._handle import Handle, Uses, blocking
 from .cancel import CancelToken
-from .errors import CallbackError, Status, check
+from .errors import CallbackError, SlotError, Status, check
 
 
 class TokenState(enum.IntEnum):
@@ -296,3 +296,35 @@ def _raise_callback(frame, rc, code, context):
     if rc == Status.ECALLBACK:
         raise CallbackError(Status.ECALLBACK, context, code=code)
     check(rc, context)
+
+
+def _ping_ns(ping):
+    """The ping interval of the caller loops in nanoseconds (0: the library's 200 ms)."""
+    from ._handle import timeout_ns
+    ns = 0 if ping is None else timeout_ns(ping)
+    if ns == _lib.FOREVER:
+        raise ValueError("ping must be a finite number of seconds")
+    return ns
+
+
+def _run_caller_loop(what, call_c):
+    """Runs ``call_c(out, slot_err)`` (slotq_caller_acquire or _wait) under a
+    callback frame and turns its outcome into the acquired :class:`Token`, a
+    SlotError carrying the slot's own error, or the status's exception."""
+    out = _lib.handle()
+    slot_err = ctypes.c_int()
+    with _callbacks.Frame(None) as f:
+        rc = call_c(ctypes.byref(out), ctypes.byref(slot_err))
+    if f.exception is not None:
+        if rc == 0:
+            Token(out.value).release()
+        if not isinstance(f.exception, Exception):
+            raise f.exception
+        raise CallbackError(Status.ECALLBACK, what, exception=f.exception) from f.exception
+    if rc == _lib.ESLOT:
+        err = SlotError(Status.ESLOT, what)
+        err.code = slot_err.value
+        err.slot_error = f.value if f.value is not None else slot_err.value
+        raise err
+    check(rc, what)
+    return Token(out.value)
