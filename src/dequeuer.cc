@@ -87,11 +87,7 @@ int Dequeuer::Next(int64_t timeout_ns, CancelToken *cancel, Token **out) {
       rc = SLOTQ_ECANCELED;
       break;
     }
-    if (Token *t = q->Pop()) {
-      uint32_t v = t->word.load(std::memory_order_relaxed);
-      while (!t->word.compare_exchange_weak(v, (v & ~kStateMask) | SLOTQ_TOKEN_LENT,
-                                            std::memory_order_acq_rel)) {
-      }
+    if (Token *t = q->PopLent()) {
       lent_ = t;  // the stack's reference becomes ours
       t->Retain();
       *out = t;
@@ -222,11 +218,7 @@ int Dequeuer::Arm() {
     rc = SLOTQ_ESTOPPED;
   } else if (Cancelled(nullptr)) {
     now = true;
-  } else if (Token *t = queue_->Pop()) {
-    uint32_t v = t->word.load(std::memory_order_relaxed);
-    while (!t->word.compare_exchange_weak(v, (v & ~kStateMask) | SLOTQ_TOKEN_LENT,
-                                          std::memory_order_acq_rel)) {
-    }
+  } else if (Token *t = queue_->PopLent()) {
     handed_ = t;  // the stack's reference becomes ours
     now = true;
   }

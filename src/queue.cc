@@ -52,12 +52,11 @@ void Queue::Shutdown() {
     list = top_;
     top_ = nullptr;
     for (Token *t = list; t != nullptr; t = t->older) {
-      uint32_t v = t->word.load(std::memory_order_relaxed);
-      while (!t->word.compare_exchange_weak(v, (v & ~kStateMask) | SLOTQ_TOKEN_DISCARDED | kClosing,
-                                            std::memory_order_acq_rel)) {
-      }
+      SetPayloadKeepSleepers(&t->word, kStateMask | kClosing, SLOTQ_TOKEN_DISCARDED | kClosing);
     }
   }
+  // The detached list is reachable from this thread only (an acquire of a
+  // discarded token stops at its state), so its links need no lock now.
   while (list != nullptr) {
     Token *t = list;
     list = t->older;
@@ -80,6 +79,13 @@ Token *Queue::Pop() {
   return t;
 }
 
+Token *Queue::PopLent() {
+  Token *t = Pop();
+  // Lending does not fire the trigger: a container waiting on it sleeps on.
+  if (t != nullptr) SetPayloadKeepSleepers(&t->word, kStateMask, SLOTQ_TOKEN_LENT);
+  return t;
+}
+
 void Queue::Unlink(Token *t) {
   if (t->newer != nullptr)
     t->newer->older = t->older;
@@ -87,14 +93,6 @@ void Queue::Unlink(Token *t) {
     top_ = t->older;
   if (t->older != nullptr) t->older->newer = t->newer;
   t->newer = t->older = nullptr;
-}
-
-// Sets the state bits without clearing kSleepers: for changes that do not
-// fire the trigger, so sleepers must keep sleeping (and keep being woken).
-static void SetStateKeepSleepers(Token *t, uint32_t state) {
-  uint32_t v = t->word.load(std::memory_order_relaxed);
-  while (!t->word.compare_exchange_weak(v, (v & ~kStateMask) | state, std::memory_order_acq_rel)) {
-  }
 }
 
 void Queue::HandOrPush(Token *t, PendingWake *wake) {
@@ -106,7 +104,7 @@ void Queue::HandOrPush(Token *t, PendingWake *wake) {
     return;
   }
   Delist(d);
-  SetStateKeepSleepers(t, SLOTQ_TOKEN_LENT);
+  SetPayloadKeepSleepers(&t->word, kStateMask, SLOTQ_TOKEN_LENT);
   d->handed_ = t;
   if (d->parker_ != nullptr) {
     wake->word = &d->parker_->word;

@@ -101,6 +101,9 @@ class Queue {
   // Stack operations, all under mu_.
   void Push(Token *t) SLOTQ_REQUIRES(mu_);
   Token *Pop() SLOTQ_REQUIRES(mu_);
+  // Pops the newest idle slot and marks it lent (the stack's reference goes
+  // to the taker), or returns nullptr.
+  Token *PopLent() SLOTQ_REQUIRES(mu_);
   void Unlink(Token *t) SLOTQ_REQUIRES(mu_);
   // Gives `t` (state QUEUED or fresh) to the longest-waiting dequeuer, or
   // pushes it on the stack. The queue side's reference goes with it.

@@ -44,6 +44,16 @@ inline uint32_t SetPayload(std::atomic<uint32_t> *w, uint32_t mask, uint32_t bit
   return old;
 }
 
+/// Replaces the payload bits selected by `mask` with `bits` and keeps
+/// kSleepers: for changes that must not wake anybody (sleepers keep sleeping,
+/// and the change that will wake them still sees that they sleep).
+inline void SetPayloadKeepSleepers(std::atomic<uint32_t> *w, uint32_t mask, uint32_t bits) {
+  uint32_t old = w->load(std::memory_order_relaxed);
+  while (!w->compare_exchange_weak(old, (old & ~mask) | bits, std::memory_order_acq_rel,
+                                   std::memory_order_relaxed)) {
+  }
+}
+
 /// Wakes the word's sleepers if `old` (the word before a SetPayload) had any.
 inline void WakeIfSleepers(std::atomic<uint32_t> *w, uint32_t old) {
   if (old & kSleepers) FutexWakeAll(w);
