@@ -17,7 +17,38 @@ struct QueueFigures {
   char key[2 * SLOTQ_KEY_SIZE + 1];
   slotq_stats stats;
   size_t idle;
-  uint64_t queued, acquired, ejected, closed;
+  Queue::Totals totals;
+};
+
+// One metric family: per queue, or per queue and state.
+struct Family {
+  const char *name;
+  const char *type;
+  const char *help;
+  bool per_state;
+  uint64_t (*value)(const QueueFigures &f, int state);
+};
+
+const Family kFamilies[] = {
+    {"slotq_queue_parties", "gauge", "Parties in each state of a slot queue.", true,
+     [](const QueueFigures &f, int s) { return f.stats.states[s]; }},
+    {"slotq_queue_latency", "gauge",
+     "Moving average (factor 0.5) of the time spent in each state, in the host's unit "
+     "(nanoseconds for the library's own samples).",
+     true, [](const QueueFigures &f, int s) { return f.stats.latencies[s]; }},
+    {"slotq_queue_latency_samples_total", "counter", "Latency samples recorded for each state.",
+     true, [](const QueueFigures &f, int s) { return f.stats.latency_count[s]; }},
+    {"slotq_queue_idle_slots", "gauge", "Idle slots on the queue's stack.", false,
+     [](const QueueFigures &f, int) { return static_cast<uint64_t>(f.idle); }},
+    {"slotq_slots_queued_total", "counter", "Slots offered to the queue.", false,
+     [](const QueueFigures &f, int) { return f.totals.queued; }},
+    {"slotq_slots_acquired_total", "counter", "Slots acquired by a caller.", false,
+     [](const QueueFigures &f, int) { return f.totals.acquired; }},
+    {"slotq_slots_ejected_total", "counter", "Idle slots ejected by their container.", false,
+     [](const QueueFigures &f, int) { return f.totals.ejected; }},
+    {"slotq_slots_closed_total", "counter",
+     "Slots whose close callback ran: given back after use, or ejected.", false,
+     [](const QueueFigures &f, int) { return f.totals.closed; }},
 };
 
 void Header(std::string *out, const char *name, const char *type, const char *help) {
@@ -62,14 +93,9 @@ void RenderMetrics(Manager *m, std::string *out) {
   }
   for (size_t i = 0; i < queues.size(); i++) {
     Queue *q = queues[i];
-    QueueFigures &f = figs[i];
-    HexKey(q, f.key);
-    q->SnapshotWithIdle(&f.stats, &f.idle);
-    Queue::Totals totals = q->ReadTotals();
-    f.queued = totals.queued;
-    f.acquired = totals.acquired;
-    f.ejected = totals.ejected;
-    f.closed = totals.closed;
+    HexKey(q, figs[i].key);
+    q->SnapshotWithIdle(&figs[i].stats, &figs[i].idle);
+    figs[i].totals = q->ReadTotals();
     q->ReleaseHandle();
   }
 
@@ -77,46 +103,17 @@ void RenderMetrics(Manager *m, std::string *out) {
   Header(out, "slotq_queues", "gauge", "Slot queues held by the manager.");
   snprintf(buf, sizeof(buf), "slotq_queues %zu\n", figs.size());
   out->append(buf);
-  Header(out, "slotq_queue_parties", "gauge", "Parties in each state of a slot queue.");
-  for (const QueueFigures &f : figs) {
-    for (int s = 0; s < SLOTQ_STATE_COUNT; s++) {
-      Sample(out, "slotq_queue_parties", f.key, kStateNames[s], f.stats.states[s]);
+  for (const Family &fam : kFamilies) {
+    Header(out, fam.name, fam.type, fam.help);
+    for (const QueueFigures &f : figs) {
+      if (!fam.per_state) {
+        Sample(out, fam.name, f.key, nullptr, fam.value(f, 0));
+        continue;
+      }
+      for (int s = 0; s < SLOTQ_STATE_COUNT; s++) {
+        Sample(out, fam.name, f.key, kStateNames[s], fam.value(f, s));
+      }
     }
-  }
-  Header(out, "slotq_queue_latency", "gauge",
-         "Moving average (factor 0.5) of the time spent in each state, in the host's unit "
-         "(nanoseconds for the library's own samples).");
-  for (const QueueFigures &f : figs) {
-    for (int s = 0; s < SLOTQ_STATE_COUNT; s++) {
-      Sample(out, "slotq_queue_latency", f.key, kStateNames[s], f.stats.latencies[s]);
-    }
-  }
-  Header(out, "slotq_queue_latency_samples_total", "counter",
-         "Latency samples recorded for each state.");
-  for (const QueueFigures &f : figs) {
-    for (int s = 0; s < SLOTQ_STATE_COUNT; s++) {
-      Sample(out, "slotq_queue_latency_samples_total", f.key, kStateNames[s],
-             f.stats.latency_count[s]);
-    }
-  }
-  Header(out, "slotq_queue_idle_slots", "gauge", "Idle slots on the queue's stack.");
-  for (const QueueFigures &f : figs) Sample(out, "slotq_queue_idle_slots", f.key, nullptr, f.idle);
-  Header(out, "slotq_slots_queued_total", "counter", "Slots offered to the queue.");
-  for (const QueueFigures &f : figs) {
-    Sample(out, "slotq_slots_queued_total", f.key, nullptr, f.queued);
-  }
-  Header(out, "slotq_slots_acquired_total", "counter", "Slots acquired by a caller.");
-  for (const QueueFigures &f : figs) {
-    Sample(out, "slotq_slots_acquired_total", f.key, nullptr, f.acquired);
-  }
-  Header(out, "slotq_slots_ejected_total", "counter", "Idle slots ejected by their container.");
-  for (const QueueFigures &f : figs) {
-    Sample(out, "slotq_slots_ejected_total", f.key, nullptr, f.ejected);
-  }
-  Header(out, "slotq_slots_closed_total", "counter",
-         "Slots whose close callback ran: given back after use, or ejected.");
-  for (const QueueFigures &f : figs) {
-    Sample(out, "slotq_slots_closed_total", f.key, nullptr, f.closed);
   }
 }
 
