@@ -39,7 +39,11 @@
  *   other negative value is #SLOTQ_EINVAL. Every blocking call also takes an
  *   optional cancellation token (#slotq_cancel_t, NULL for none) and returns
  *   #SLOTQ_ECANCELED promptly once it fires, or #SLOTQ_ETIMEDOUT once the
- *   timeout passes.
+ *   timeout passes. A function without a timeout never waits for another
+ *   party: at most it holds an internal lock for a few pointer moves, unless
+ *   its comment says it waits for a callback running on another thread
+ *   (slotq_cancel_unregister(), slotq_dequeuer_free(),
+ *   slotq_queue_set_signal_notify()) or runs callbacks itself.
  * - Callbacks (#slotq_slot_ops, #slotq_cancel_fn) are never called while the
  *   library holds a lock, so they may call back into the library, including on
  *   the handle that invoked them. Each callback's thread is documented with the
@@ -621,6 +625,10 @@ SLOTQ_API int slotq_eject(slotq_queue_t *queue, slotq_token_t *token);
 
 /**
  * @brief The number of slots on the queue's stack now (idle, not handed out).
+ *
+ * Counts them under the queue's lock: O(idle slots), for metrics and tests
+ * rather than a hot path.
+ *
  * @param queue the queue; the caller keeps its reference for the duration of the call.
  * @param len the number of idle slots.
  * @return #SLOTQ_OK or #SLOTQ_EINVAL (NULL argument).
@@ -892,6 +900,12 @@ SLOTQ_API int slotq_dequeuer_stop(slotq_dequeuer_t *deq);
 /**
  * @brief Stops (if needed) and frees a dequeuer, dropping its queue and
  * cancellation references. NULL is a no-op.
+ *
+ * A slot it holds (lent and not acquired, or handed while armed and not
+ * collected) goes back to the queue. If a notification of this dequeuer is
+ * being delivered on another thread, this waits for that callback to return;
+ * called from inside its own notification callback, it returns at once and
+ * the dequeuer is freed when the callback returns.
  *
  * No thread may be inside slotq_dequeuer_next() on it, or use it afterwards:
  * stop it and let that call return first. (The library cannot detect a use

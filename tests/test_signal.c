@@ -1,5 +1,7 @@
 /* The launch signaller: non-blocking with room for one, a blocking wait,
  * and event-driven listeners. */
+#include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <unistd.h>
@@ -109,7 +111,11 @@ static void listener_dropped_with_its_queue(void **state) {
   assert_ok(slotq_queue_set_signal_notify(q, on_signal, &l));
   int fd;
   assert_ok(slotq_queue_signal_fd(q, &fd));
-  slotq_queue_release(q); /* must not leak the listener or its fd */
+  assert_true(fcntl(fd, F_GETFD) != -1);
+  slotq_queue_release(q); /* the listener goes with the queue, and its eventfd */
+  assert_int_equal(fcntl(fd, F_GETFD), -1);
+  assert_int_equal(errno, EBADF);
+  assert_int_equal(atomic_load(&l.calls), 0);
 }
 
 /* Regression: a callback removing its own listener must not wait for
