@@ -63,9 +63,9 @@ int slotq_caller_wait(slotq_queue_t *queue, int64_t timeout_ns, int64_t ping_ns,
   }
   return Guard([&] {
     Token *t = nullptr;
-    int rc =
-        CallerWait(AsQueue(queue), DeadlineOf(timeout_ns),
-                   ping_ns == 0 ? SLOTQ_DEFAULT_PING_NS : ping_ns, AsCancel(cancel), &t, slot_err);
+    int rc = CallerWaitChecked(AsQueue(queue), DeadlineOf(timeout_ns),
+                               ping_ns == 0 ? SLOTQ_DEFAULT_PING_NS : ping_ns, AsCancel(cancel), &t,
+                               slot_err);
     if (rc == SLOTQ_OK) *token = AsHandle(t);
     return rc;
   });

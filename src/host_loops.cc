@@ -34,11 +34,16 @@ int ContainerOffer(Queue *q, void *slot, const slotq_slot_ops *ops, int64_t dead
   return SLOTQ_EGONE;
 }
 
-int CallerWait(Queue *q, int64_t deadline, int64_t ping_ns, CancelToken *cancel, Token **out,
-               int *slot_err) {
+int CallerWaitChecked(Queue *q, int64_t deadline, int64_t ping_ns, CancelToken *cancel, Token **out,
+                      int *slot_err) {
   slotq_stats st;
   q->Snapshot(&st);
-  if (st.states[SLOTQ_WAITER] == 0) return SLOTQ_ESTATE;
+  if (st.states[SLOTQ_WAITER] == 0) return SLOTQ_ESTATE;  // nobody to wait as
+  return CallerWait(q, deadline, ping_ns, cancel, out, slot_err);
+}
+
+int CallerWait(Queue *q, int64_t deadline, int64_t ping_ns, CancelToken *cancel, Token **out,
+               int *slot_err) {
   int64_t start = NowNs();
   int rc;
   Dequeuer *d = Dequeuer::Create(q, nullptr);

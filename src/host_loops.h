@@ -22,10 +22,14 @@ int ContainerOffer(Queue *q, void *slot, const slotq_slot_ops *ops, int64_t dead
 int CallerAcquire(Manager *m, const slotq_call &call, int64_t deadline, int64_t ping_ns,
                   CancelToken *cancel, Token **out, int *slot_err);
 
-/// slotq_caller_wait (deadline absolute, ping_ns > 0): the caller is a
-/// Waiter on `q`; exits that state on every outcome.
+/// The caller's wait, as a Waiter on `q` (it exits that state on every
+/// outcome). Deadline absolute, ping_ns > 0.
 int CallerWait(Queue *q, int64_t deadline, int64_t ping_ns, CancelToken *cancel, Token **out,
                int *slot_err);
+
+/// slotq_caller_wait: CallerWait, or SLOTQ_ESTATE if `q` has no Waiter.
+int CallerWaitChecked(Queue *q, int64_t deadline, int64_t ping_ns, CancelToken *cancel, Token **out,
+                      int *slot_err);
 
 /// slotq_launcher_step (deadline absolute); m may be null.
 int LauncherStep(Manager *m, Queue *q, const slotq_policy *policy, int64_t deadline,
