@@ -26,15 +26,23 @@ static void *run_next(void *arg) {
 
 static void sleep_ms(int ms) { usleep((useconds_t)ms * 1000); }
 
+/* Starts slotq_dequeuer_next (no timeout) on another thread and gives it
+ * time to block. (The tests hold whether or not it blocked in time.) */
+static pthread_t start_blocked_next(next_job *j, slotq_dequeuer_t *d, slotq_cancel_t *cancel) {
+  *j = (next_job){d, SLOTQ_FOREVER, cancel, -99, NULL, 0};
+  pthread_t th;
+  pthread_create(&th, NULL, run_next, j);
+  sleep_ms(20);
+  return th;
+}
+
 static void blocked_next_gets_a_slot_queued_later(void **state) {
   (void)state;
   slotq_queue_t *q = test_queue();
   slotq_dequeuer_t *d;
   assert_ok(slotq_start_dequeuer(q, NULL, &d));
-  next_job j = {d, SLOTQ_FOREVER, NULL, -99, NULL, 0};
-  pthread_t th;
-  pthread_create(&th, NULL, run_next, &j);
-  sleep_ms(20);
+  next_job j;
+  pthread_t th = start_blocked_next(&j, d, NULL);
   test_slot s;
   test_slot_init(&s);
   slotq_token_t *t;
@@ -58,10 +66,8 @@ static void stop_wakes_a_blocked_next_at_once(void **state) {
   slotq_queue_t *q = test_queue();
   slotq_dequeuer_t *d;
   assert_ok(slotq_start_dequeuer(q, NULL, &d));
-  next_job j = {d, SLOTQ_FOREVER, NULL, -99, NULL, 0};
-  pthread_t th;
-  pthread_create(&th, NULL, run_next, &j);
-  sleep_ms(20);
+  next_job j;
+  pthread_t th = start_blocked_next(&j, d, NULL);
   assert_ok(slotq_dequeuer_stop(d));
   pthread_join(th, NULL);
   assert_status(SLOTQ_ESTOPPED, j.rc);
@@ -79,10 +85,8 @@ static void dequeuer_cancel_wakes_a_blocked_next(void **state) {
   assert_ok(slotq_cancel_create(&c));
   slotq_dequeuer_t *d;
   assert_ok(slotq_start_dequeuer(q, c, &d));
-  next_job j = {d, SLOTQ_FOREVER, NULL, -99, NULL, 0};
-  pthread_t th;
-  pthread_create(&th, NULL, run_next, &j);
-  sleep_ms(20);
+  next_job j;
+  pthread_t th = start_blocked_next(&j, d, NULL);
   assert_ok(slotq_cancel_cancel(c));
   pthread_join(th, NULL);
   assert_status(SLOTQ_ECANCELED, j.rc);
@@ -100,10 +104,8 @@ static void call_cancel_wakes_a_blocked_next(void **state) {
   assert_ok(slotq_cancel_create(&c));
   slotq_dequeuer_t *d;
   assert_ok(slotq_start_dequeuer(q, NULL, &d));
-  next_job j = {d, SLOTQ_FOREVER, c, -99, NULL, 0};
-  pthread_t th;
-  pthread_create(&th, NULL, run_next, &j);
-  sleep_ms(20);
+  next_job j;
+  pthread_t th = start_blocked_next(&j, d, c);
   assert_ok(slotq_cancel_cancel(c));
   pthread_join(th, NULL);
   assert_status(SLOTQ_ECANCELED, j.rc);
@@ -163,7 +165,7 @@ static void timeout_returns_etimedout(void **state) {
   slotq_queue_release(q);
 }
 
-static void one_slot_wakes_one_waiter_oldest_first(void **state) {
+static void one_slot_goes_to_the_oldest_waiter_the_others_keep_waiting(void **state) {
   (void)state;
   enum { N = 3 };
   slotq_queue_t *q = test_queue();
@@ -234,10 +236,8 @@ static void second_thread_in_next_is_refused(void **state) {
   slotq_queue_t *q = test_queue();
   slotq_dequeuer_t *d;
   assert_ok(slotq_start_dequeuer(q, NULL, &d));
-  next_job j = {d, SLOTQ_FOREVER, NULL, -99, NULL, 0};
-  pthread_t th;
-  pthread_create(&th, NULL, run_next, &j);
-  sleep_ms(20);
+  next_job j;
+  pthread_t th = start_blocked_next(&j, d, NULL);
   slotq_token_t *t;
   assert_status(SLOTQ_EBUSY, slotq_dequeuer_next(d, 0, NULL, &t));
   assert_ok(slotq_dequeuer_stop(d));
@@ -460,7 +460,7 @@ int main(void) {
       cmocka_unit_test(call_cancel_wakes_a_blocked_next),
       cmocka_unit_test(deadline_token_ends_a_blocked_next),
       cmocka_unit_test(timeout_returns_etimedout),
-      cmocka_unit_test(one_slot_wakes_one_waiter_oldest_first),
+      cmocka_unit_test(one_slot_goes_to_the_oldest_waiter_the_others_keep_waiting),
       cmocka_unit_test(stop_and_cancel_give_a_lent_slot_back_at_once),
       cmocka_unit_test(second_thread_in_next_is_refused),
       cmocka_unit_test(blocked_token_wait_wakes_on_acquire),
