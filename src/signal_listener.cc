@@ -64,6 +64,18 @@ void Retire(Table &t, std::unique_lock<std::mutex> &lock, Listener *l) {
   delete l;
 }
 
+// Puts a new listener of `q` in the table (freeing it if that throws).
+// Requires t.mu.
+void InsertLocked(Table &t, Queue *q, Listener *l) {
+  try {
+    t.map.emplace(q, l);
+  } catch (...) {
+    delete l;
+    throw;
+  }
+  q->SetHasListener(true);
+}
+
 }  // namespace
 
 int SetSignalListener(Queue *q, slotq_notify_fn fn, void *arg) {
@@ -90,13 +102,7 @@ int SetSignalListener(Queue *q, slotq_notify_fn fn, void *arg) {
     Retire(t, lock, old);
     return SLOTQ_OK;
   }
-  try {
-    t.map.emplace(q, l);
-  } catch (...) {
-    delete l;
-    throw;
-  }
-  q->SetHasListener(true);
+  InsertLocked(t, q, l);
   return SLOTQ_OK;
 }
 
@@ -109,13 +115,7 @@ int SignalListenerFd(Queue *q, int *fd) {
     l = it->second;
   } else {
     l = new Listener();
-    try {
-      t.map.emplace(q, l);
-    } catch (...) {
-      delete l;
-      throw;
-    }
-    q->SetHasListener(true);
+    InsertLocked(t, q, l);
   }
   if (l->fd < 0) {
     l->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

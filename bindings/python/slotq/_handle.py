@@ -172,3 +172,28 @@ def blocking(call, timeout):
         rc = call(step)
         if rc != _lib.ETIMEDOUT or (deadline is not None and now() >= deadline):
             return rc
+
+
+class Owned:
+    """Base of the classes that own a library handle in ``self._h``: a
+    ``with`` block releases it on exit (``release()``), and so, as a safety
+    net, does garbage collection (``_finalize``, whose errors are dropped:
+    nothing can report them there)."""
+
+    __slots__ = ()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+        return False
+
+    def __del__(self):
+        try:
+            self._finalize()
+        except Exception:
+            pass
+
+    def _finalize(self):
+        self._h.close()

@@ -4,7 +4,7 @@ import ctypes
 import weakref
 
 from . import _callbacks, _lib
-from ._handle import Handle, checked, timeout_ns
+from ._handle import Handle, Owned, checked, timeout_ns
 from .errors import Status, check
 
 
@@ -34,7 +34,7 @@ def _on_cancel_trampoline(arg):
 _live_registrations = weakref.WeakSet()
 
 
-class CancelToken:
+class CancelToken(Owned):
     """A cancellation token. Once cancelled it stays cancelled.
 
     ``CancelToken()`` fires only when cancelled; ``CancelToken(parent)`` also
@@ -135,18 +135,8 @@ class CancelToken:
             r.unregister()
         self._h.close()
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
+    def _finalize(self):
         self.release()
-        return False
-
-    def __del__(self):
-        try:
-            self.release()
-        except Exception:
-            pass
 
     def __repr__(self):
         if self._h.closed:

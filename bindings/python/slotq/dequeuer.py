@@ -5,7 +5,7 @@ import os
 import select
 
 from . import _callbacks, _lib
-from ._handle import Handle, Uses, blocking
+from ._handle import Handle, Owned, Uses, blocking
 from .errors import Cancelled, Stopped, check
 from .token import Token
 
@@ -32,7 +32,7 @@ def read_eventfd(fd):
         return 0
 
 
-class Dequeuer:
+class Dequeuer(Owned):
     """One caller's wait for slots of one queue (the seed's startDequeuer).
 
     Made by :meth:`Queue.dequeuer`. :meth:`next` takes the newest idle slot,
@@ -150,18 +150,6 @@ class Dequeuer:
         Idempotent."""
         self._h.close()
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.release()
-        return False
-
-    def __del__(self):
-        try:
-            self._h.close()
-        except Exception:
-            pass
 
     def __repr__(self):
         return "<slotq.Dequeuer%s>" % (" released" if self._h.closed else "")

@@ -3,14 +3,14 @@
 import ctypes
 
 from . import _lib
-from ._handle import Handle, Uses, timeout_ns
+from ._handle import Handle, Owned, Uses, timeout_ns
 from .call import _key_struct, as_call
 from .errors import check
 from .queue import Queue
 from .token import _ping_ns, _run_caller_loop
 
 
-class Manager:
+class Manager(Owned):
     """A table from slot key to slot queue (the seed's slotQueueMgr).
 
     :meth:`release` (or the end of a ``with`` block) destroys it: it drops its
@@ -117,18 +117,6 @@ class Manager:
         """Destroys the manager (once calls in flight returned). Idempotent."""
         self._h.close()
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.release()
-        return False
-
-    def __del__(self):
-        try:
-            self._h.close()
-        except Exception:
-            pass
 
     def __repr__(self):
         if self._h.closed:

@@ -8,7 +8,7 @@ import enum
 from typing import Tuple
 
 from . import _callbacks, _lib
-from ._handle import Handle, Uses, blocking
+from ._handle import Handle, Owned, Uses, blocking
 from .dequeuer import Dequeuer, _notify_trampoline, read_eventfd
 from ._handle import timeout_ns
 from .errors import check
@@ -75,7 +75,7 @@ def _positive_ns(seconds, what):
     return ns
 
 
-class Queue:
+class Queue(Owned):
     """A slot queue. ``Queue(key)`` makes one outside any manager (the seed's
     NewSlotQueue); :meth:`Manager.get` finds or makes the queue of a call.
 
@@ -355,18 +355,6 @@ class Queue:
         down: its idle slots are discarded and closed, on this thread). Idempotent."""
         self._h.close()
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.release()
-        return False
-
-    def __del__(self):
-        try:
-            self._h.close()
-        except Exception:
-            pass
 
     def __repr__(self):
         if self._h.closed:

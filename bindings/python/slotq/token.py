@@ -4,7 +4,7 @@ import ctypes
 import enum
 
 from . import _callbacks, _lib
-from ._handle import Handle, Uses, blocking
+from ._handle import Handle, Owned, Uses, blocking
 from .cancel import CancelToken
 from .errors import CallbackError, SlotError, Status, check
 
@@ -122,7 +122,7 @@ def _trigger_cb(slot_id, state):
 OPS = _lib.slotq_slot_ops(_exec_cb, _close_cb, _error_cb, _release_cb, _trigger_cb)
 
 
-class Token:
+class Token(Owned):
     """One offer of one slot (slotq_token_t).
 
     :meth:`Queue.offer` gives the container's token; :meth:`Dequeuer.next`
@@ -257,18 +257,6 @@ class Token:
         the container's reference does not take the slot off the queue.)"""
         self._h.close()
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.release()
-        return False
-
-    def __del__(self):
-        try:
-            self._h.close()
-        except Exception:
-            pass
 
     def __eq__(self, other):
         if not isinstance(other, Token):
