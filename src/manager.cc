@@ -6,21 +6,31 @@
 #include <new>
 
 #include "queue.h"
+#include "queue_arena.h"
 
 namespace slotq {
 namespace {
 
 constexpr size_t kInitialCapacity = 16;
 
-inline size_t HomeSlot(const unsigned char *key, size_t mask) {
-  uint64_t h;
-  memcpy(&h, key, sizeof(h));
-  return static_cast<size_t>(h) & mask;
+// An entry: (tag << 32) | (arena number + 1); 0 is an empty slot.
+inline uint32_t KeyTag(const unsigned char *key) {
+  uint32_t t;
+  memcpy(&t, key, sizeof(t));
+  return t;
 }
+inline uint64_t MakeEntry(uint32_t tag, uint32_t index) {
+  return (static_cast<uint64_t>(tag) << 32) | (static_cast<uint64_t>(index) + 1);
+}
+inline uint32_t EntryTag(uint64_t e) { return static_cast<uint32_t>(e >> 32); }
+inline Queue *EntryQueue(uint64_t e) {
+  return static_cast<Queue *>(QueueArena::At(static_cast<uint32_t>(e) - 1));
+}
+// Tables up to 2^32 slots: the home slot comes from the tag alone.
+inline size_t HomeSlot(uint32_t tag, size_t mask) { return static_cast<size_t>(tag) & mask; }
 
 inline bool SameKey(const Queue *q, const unsigned char *key) {
   static_assert(SLOTQ_KEY_SIZE == 20, "compared as 8 + 8 + 4 bytes");
-  if (q->key_len() != SLOTQ_KEY_SIZE) return false;
   const unsigned char *k = q->key();
   uint64_t a0, a1, b0, b1;
   uint32_t a2, b2;
@@ -33,12 +43,19 @@ inline bool SameKey(const Queue *q, const unsigned char *key) {
   return ((a0 ^ b0) | (a1 ^ b1) | (a2 ^ b2)) == 0;
 }
 
+// A zeroed table of `cap` entries, faulted in at once when it is large.
+uint64_t *NewTable(size_t cap) {
+  uint64_t *t = static_cast<uint64_t *>(calloc(cap, sizeof(uint64_t)));
+  if (t != nullptr && cap >= 4096) FaultIn(t, cap * sizeof(uint64_t));
+  return t;
+}
+
 }  // namespace
 
 Manager *Manager::Create() {
   Manager *m = new (std::nothrow) Manager();
   if (m == nullptr) return nullptr;
-  m->table_ = static_cast<Queue **>(calloc(kInitialCapacity, sizeof(Queue *)));
+  m->table_ = NewTable(kInitialCapacity);
   if (m->table_ == nullptr) {
     delete m;
     return nullptr;
@@ -53,27 +70,31 @@ void Manager::Destroy() {
   // No other thread may use the manager now (the header's contract), so the
   // queues are released without the lock: releasing may run callbacks.
   for (size_t i = 0; i <= mask_; i++) {
-    if (table_[i] != nullptr) table_[i]->ReleaseHandle();
+    if (table_[i] != 0) EntryQueue(table_[i])->ReleaseHandle();
   }
   delete this;
 }
 
 size_t Manager::Find(const unsigned char *key) const {
-  size_t i = HomeSlot(key, mask_);
-  while (table_[i] != nullptr && !SameKey(table_[i], key)) i = (i + 1) & mask_;
+  uint32_t tag = KeyTag(key);
+  size_t i = HomeSlot(tag, mask_);
+  for (uint64_t e; (e = table_[i]) != 0; i = (i + 1) & mask_) {
+    if (EntryTag(e) == tag && SameKey(EntryQueue(e), key)) break;
+  }
   return i;
 }
 
 bool Manager::Grow() {
   size_t cap = (mask_ + 1) * 2;
-  Queue **bigger = static_cast<Queue **>(calloc(cap, sizeof(Queue *)));
+  if (cap - 1 > UINT32_MAX) return false;  // homes come from 32 bits
+  uint64_t *bigger = NewTable(cap);
   if (bigger == nullptr) return false;
   for (size_t i = 0; i <= mask_; i++) {
-    Queue *q = table_[i];
-    if (q == nullptr) continue;
-    size_t j = HomeSlot(q->key(), cap - 1);
-    while (bigger[j] != nullptr) j = (j + 1) & (cap - 1);
-    bigger[j] = q;
+    uint64_t e = table_[i];
+    if (e == 0) continue;
+    size_t j = HomeSlot(EntryTag(e), cap - 1);
+    while (bigger[j] != 0) j = (j + 1) & (cap - 1);
+    bigger[j] = e;
   }
   free(table_);
   table_ = bigger;
@@ -84,16 +105,18 @@ bool Manager::Grow() {
 int Manager::Get(const slotq_key &key, Queue **out, int *is_new) {
   std::lock_guard<std::mutex> l(mu_);
   size_t i = Find(key.bytes);
-  Queue *q = table_[i];
+  Queue *q;
   bool created = false;
-  if (q == nullptr) {
+  if (table_[i] != 0) {
+    q = EntryQueue(table_[i]);
+  } else {
     if ((count_ + 1) * 4 > (mask_ + 1) * 3) {
       if (!Grow()) return SLOTQ_ENOMEM;
       i = Find(key.bytes);
     }
-    q = Queue::Create(key.bytes, SLOTQ_KEY_SIZE);
+    q = Queue::Create(key.bytes, SLOTQ_KEY_SIZE);  // an inline key: in the arena
     if (q == nullptr) return SLOTQ_ENOMEM;
-    table_[i] = q;  // the table keeps the creation handle
+    table_[i] = MakeEntry(KeyTag(key.bytes), q->arena_index());  // keeps the creation handle
     count_++;
     created = true;
   }
@@ -110,18 +133,18 @@ int Manager::Delete(Queue *q) {
     std::lock_guard<std::mutex> l(mu_);
     if (q->key_len() != SLOTQ_KEY_SIZE) return SLOTQ_ENOTFOUND;
     size_t i = Find(q->key());
-    if (table_[i] != q) return SLOTQ_ENOTFOUND;
+    if (table_[i] == 0 || EntryQueue(table_[i]) != q) return SLOTQ_ENOTFOUND;
     if (!q->Idle()) return SLOTQ_EBUSY;
     // Backward-shift deletion keeps every probe chain unbroken.
-    table_[i] = nullptr;
+    table_[i] = 0;
     count_--;
-    for (size_t j = (i + 1) & mask_; table_[j] != nullptr; j = (j + 1) & mask_) {
-      size_t home = HomeSlot(table_[j]->key(), mask_);
+    for (size_t j = (i + 1) & mask_; table_[j] != 0; j = (j + 1) & mask_) {
+      size_t home = HomeSlot(EntryTag(table_[j]), mask_);
       // Move table_[j] into the hole if its home is not in (i, j].
       bool stays = (i <= j) ? (i < home && home <= j) : (i < home || home <= j);
       if (!stays) {
         table_[i] = table_[j];
-        table_[j] = nullptr;
+        table_[j] = 0;
         i = j;
       }
     }
@@ -144,9 +167,10 @@ void Manager::Collect(std::vector<Queue *> *out) {
   std::lock_guard<std::mutex> l(mu_);
   out->reserve(out->size() + count_);
   for (size_t i = 0; i <= mask_; i++) {
-    if (table_[i] == nullptr) continue;
-    table_[i]->RetainHandle();
-    out->push_back(table_[i]);
+    if (table_[i] == 0) continue;
+    Queue *q = EntryQueue(table_[i]);
+    q->RetainHandle();
+    out->push_back(q);
   }
 }
 

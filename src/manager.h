@@ -14,10 +14,13 @@ namespace slotq {
 
 class Queue;
 
-/// Open addressing with linear probing over an array of queue pointers,
-/// indexed by the key's first 8 bytes (a SHA-1 digest is already uniformly
-/// spread). Lookups cost the same whatever the number of queues; the table
-/// doubles when 3/4 full. A queue in the table holds one handle for it.
+/// Open addressing with linear probing over an array of 64-bit entries, each
+/// a queue's number in QueueArena (plus one; 0 is empty) and, above it, the
+/// key's first 4 bytes, which also choose the home slot (a SHA-1 digest is
+/// already uniformly spread). A probe touches a queue only when those bytes
+/// match, and growing never touches one, so with many queues a get costs
+/// one cache miss in the table and one on its queue. The table doubles when
+/// 3/4 full. A queue in the table holds one handle for it.
 class Manager {
  public:
   static Manager *Create();
@@ -42,9 +45,9 @@ class Manager {
   size_t Find(const unsigned char *key) const;  // slot index, or the empty slot to use
   bool Grow();
 
-  std::mutex mu_;  // guards table_, mask_, count_, max_waiters_ (the seed's hMu)
-  Queue **table_ = nullptr;
-  size_t mask_ = 0;  // capacity - 1 (capacity is a power of two)
+  std::mutex mu_;              // guards table_, mask_, count_, max_waiters_ (the seed's hMu)
+  uint64_t *table_ = nullptr;  // see the class comment
+  size_t mask_ = 0;            // capacity - 1 (capacity is a power of two)
   size_t count_ = 0;
   uint32_t max_waiters_ = 0;  // 0: no cap
 };

@@ -10,20 +10,23 @@
 #include "clock.h"
 #include "dequeuer.h"
 #include "object_cache.h"
+#include "queue_arena.h"
 #include "signal_listener.h"
 #include "token.h"
 
 namespace slotq {
 
 Queue *Queue::Create(const void *key, size_t key_len) {
-  static_assert(sizeof(Queue) <= 152, "a queue of a 20-byte key must fit a 160-byte malloc chunk");
+  static_assert(sizeof(Queue) <= 152, "a queue stays within 152 bytes (the memory budget)");
   static_assert(offsetof(Queue, waiters_) + sizeof(Dequeuer *) <= 64,
                 "the fields a get, an offer and a take touch share the first cache line");
   if (key_len > SLOTQ_MAX_QUEUE_KEY) return nullptr;
-  size_t size = sizeof(Queue) + (key_len > kInlineKey ? key_len : 0);
-  void *mem = malloc(size);
+  uint32_t index = QueueArena::kNone;
+  void *mem =
+      key_len <= kInlineKey ? QueueArena::Allocate(&index) : malloc(sizeof(Queue) + key_len);
   if (mem == nullptr) return nullptr;
   Queue *q = new (mem) Queue();
+  q->arena_index_ = index;
   q->key_len_ = static_cast<uint8_t>(key_len);
   unsigned char *dst = key_len <= kInlineKey ? q->key_ : reinterpret_cast<unsigned char *>(q + 1);
   if (key_len != 0) memcpy(dst, key, key_len);
@@ -38,8 +41,13 @@ void Queue::ReleaseHandle() {
 
 void Queue::ReleaseMem() {
   if (mem_refs_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  uint32_t index = arena_index_;
   this->~Queue();
-  free(this);
+  if (index != QueueArena::kNone) {
+    QueueArena::Free(index);
+  } else {
+    free(this);
+  }
 }
 
 // Nobody holds a handle any more, so nobody can queue, dequeue or eject here:

@@ -54,6 +54,9 @@ class Queue {
     return key_len_ <= kInlineKey ? key_ : reinterpret_cast<const unsigned char *>(this + 1);
   }
   size_t key_len() const { return key_len_; }
+  /// The queue's number in QueueArena, or QueueArena::kNone (a key too long
+  /// to be inline). Immutable.
+  uint32_t arena_index() const { return arena_index_; }
 
   /// slotq_queue_slot.
   int QueueSlot(void *slot, const slotq_slot_ops *ops, Token **out);
@@ -129,6 +132,7 @@ class Queue {
   Dequeuer *waiters_ SLOTQ_GUARDED_BY(mu_) = nullptr;  // circular, oldest first
 
   std::atomic<uint32_t> sigword_{0};            // kSignalPending, sleepers, epoch (see wait.h)
+  uint32_t arena_index_ = 0;                    // set by Create, then immutable
   uint64_t next_id_ SLOTQ_GUARDED_BY(mu_) = 0;  // also the count of slots ever queued
   Latencies latencies_ SLOTQ_GUARDED_BY(mu_);
   // Counted where a lock is held anyway, so the hot paths pay no extra

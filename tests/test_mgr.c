@@ -159,6 +159,97 @@ static void many_queues_grow_the_table(void **state) {
   slotq_mgr_destroy(m);
 }
 
+/* Keys the table cannot tell apart by its tag (their first 4 bytes, which
+ * also pick the home slot) must still be told apart by the whole key, and
+ * deleting one from the middle of such a run must leave the rest findable,
+ * through a growth of the table and back. */
+static slotq_key colliding_key(int group, int member) {
+  slotq_key k;
+  memset(&k, 0, sizeof(k));
+  k.bytes[0] = (unsigned char)group; /* the tag: same for every member */
+  k.bytes[19] = (unsigned char)member;
+  k.bytes[10] = (unsigned char)(member * 7);
+  return k;
+}
+
+static void keys_with_one_tag_stay_apart(void **state) {
+  (void)state;
+  enum { GROUPS = 4, MEMBERS = 40 };
+  slotq_mgr_t *m;
+  assert_ok(slotq_mgr_create(&m));
+  static slotq_queue_t *qs[GROUPS][MEMBERS];
+  for (int i = 0; i < MEMBERS; i++) {
+    for (int g = 0; g < GROUPS; g++) {
+      slotq_key k = colliding_key(g, i);
+      int is_new = 0;
+      assert_ok(slotq_mgr_get_by_key(m, &k, &qs[g][i], &is_new));
+      assert_int_equal(is_new, 1);
+      assert_ok(slotq_queue_exit_state(qs[g][i], SLOTQ_WAITER));
+    }
+  }
+  size_t count = 0;
+  assert_ok(slotq_mgr_count(m, &count));
+  assert_int_equal(count, GROUPS * MEMBERS);
+  for (int g = 0; g < GROUPS; g++) {
+    for (int i = 1; i < MEMBERS; i += 3) assert_ok(slotq_mgr_delete(m, qs[g][i]));
+  }
+  for (int g = 0; g < GROUPS; g++) {
+    for (int i = 0; i < MEMBERS; i++) {
+      slotq_key k = colliding_key(g, i);
+      slotq_queue_t *q;
+      int is_new = -1;
+      assert_ok(slotq_mgr_get_by_key(m, &k, &q, &is_new));
+      int deleted = i % 3 == 1;
+      assert_int_equal(is_new, deleted);
+      if (!deleted) assert_ptr_equal(q, qs[g][i]);
+      unsigned char buf[SLOTQ_KEY_SIZE];
+      size_t len = 0;
+      assert_ok(slotq_queue_key(q, buf, sizeof(buf), &len));
+      assert_memory_equal(buf, k.bytes, SLOTQ_KEY_SIZE);
+      assert_ok(slotq_queue_exit_state(q, SLOTQ_WAITER));
+      slotq_queue_release(q);
+    }
+  }
+  for (int g = 0; g < GROUPS; g++) {
+    for (int i = 0; i < MEMBERS; i++) slotq_queue_release(qs[g][i]);
+  }
+  slotq_mgr_destroy(m);
+}
+
+/* Queues live on after their manager and after deletion, for as long as a
+ * handle holds them, and the memory of deleted ones is used again. */
+static void queues_outlive_their_manager(void **state) {
+  (void)state;
+  enum { N = 600 }; /* more than one chunk of the queue arena */
+  static slotq_queue_t *qs[N];
+  for (int round = 0; round < 3; round++) {
+    slotq_mgr_t *m;
+    assert_ok(slotq_mgr_create(&m));
+    for (int i = 0; i < N; i++) {
+      slotq_key k = colliding_key(i % 256, i / 256 + round * 8);
+      assert_ok(slotq_mgr_get_by_key(m, &k, &qs[i], NULL));
+      assert_ok(slotq_queue_exit_state(qs[i], SLOTQ_WAITER));
+    }
+    slotq_mgr_destroy(m);
+    for (int i = 0; i < N; i++) {
+      slotq_key k = colliding_key(i % 256, i / 256 + round * 8);
+      unsigned char buf[SLOTQ_KEY_SIZE];
+      size_t len = 0;
+      assert_ok(slotq_queue_key(qs[i], buf, sizeof(buf), &len));
+      assert_memory_equal(buf, k.bytes, SLOTQ_KEY_SIZE);
+      test_slot slot;
+      test_slot_init(&slot);
+      slotq_token_t *t;
+      assert_ok(slotq_queue_slot(qs[i], &slot, &test_ops, &t));
+      assert_ok(slotq_eject(qs[i], t));
+      assert_int_equal(atomic_load(&slot.closes), 1);
+      slotq_token_release(t);
+      assert_int_equal(atomic_load(&slot.releases), 1);
+      slotq_queue_release(qs[i]);
+    }
+  }
+}
+
 static void waiter_cap_sheds_load(void **state) {
   (void)state;
   slotq_mgr_t *m;
@@ -247,6 +338,8 @@ int main(void) {
       cmocka_unit_test(config_order_does_not_matter),
       cmocka_unit_test(delete_only_when_idle),
       cmocka_unit_test(many_queues_grow_the_table),
+      cmocka_unit_test(keys_with_one_tag_stay_apart),
+      cmocka_unit_test(queues_outlive_their_manager),
       cmocka_unit_test(waiter_cap_sheds_load),
       cmocka_unit_test(concurrent_get_and_delete),
   };

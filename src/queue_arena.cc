@@ -1,0 +1,124 @@
+#include "queue_arena.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "mutex.h"
+#include "queue.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SLOTQ_ARENA_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SLOTQ_ARENA_ASAN 1
+#endif
+#endif
+#ifdef SLOTQ_ARENA_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define SLOTQ_ARENA_VALGRIND 1
+#endif
+
+namespace slotq {
+
+std::atomic<char *> QueueArena::chunks_[QueueArena::kMaxChunks];
+const size_t QueueArena::block_size_ = (sizeof(Queue) + 7) & ~static_cast<size_t>(7);
+
+void FaultIn(void *p, size_t n) {
+#ifdef MADV_POPULATE_WRITE
+  static const uintptr_t page = [] {
+    long s = sysconf(_SC_PAGESIZE);
+    return s > 0 ? static_cast<uintptr_t>(s) : 4096;
+  }();
+  uintptr_t b = (reinterpret_cast<uintptr_t>(p) + page - 1) & ~(page - 1);
+  uintptr_t e = (reinterpret_cast<uintptr_t>(p) + n) & ~(page - 1);
+  // Best effort: kernels before 5.14 say EINVAL, and the pages then fault
+  // in one by one on first use, as they would have anyway.
+  if (e > b) (void)madvise(reinterpret_cast<void *>(b), e - b, MADV_POPULATE_WRITE);
+#else
+  (void)p;
+  (void)n;
+#endif
+}
+
+namespace {
+
+Mutex g_mu;  // guards everything below and the links of free blocks
+uint32_t g_free SLOTQ_GUARDED_BY(g_mu) = QueueArena::kNone;  // last freed block
+uint32_t g_fresh SLOTQ_GUARDED_BY(g_mu) = 0;                 // next never-used block number
+uint32_t g_end SLOTQ_GUARDED_BY(g_mu) = 0;                   // blocks in the chunks made so far
+
+// A free block holds the number of the next free one in its first bytes
+// and is otherwise off limits to the sanitizers' eyes.
+constexpr size_t kLink = sizeof(uint32_t);
+
+void Poison(void *p, size_t n) {
+#ifdef SLOTQ_ARENA_ASAN
+  ASAN_POISON_MEMORY_REGION(p, n);
+#endif
+#ifdef SLOTQ_ARENA_VALGRIND
+  VALGRIND_MAKE_MEM_NOACCESS(p, n);
+#endif
+  (void)p;
+  (void)n;
+}
+
+void Unpoison(void *p, size_t n) {
+#ifdef SLOTQ_ARENA_ASAN
+  ASAN_UNPOISON_MEMORY_REGION(p, n);
+#endif
+#ifdef SLOTQ_ARENA_VALGRIND
+  VALGRIND_MAKE_MEM_UNDEFINED(p, n);
+#endif
+  (void)p;
+  (void)n;
+}
+
+uint32_t ReadLink(const void *block) {
+  uint32_t next;
+  memcpy(&next, block, kLink);
+  return next;
+}
+
+}  // namespace
+
+void *QueueArena::Allocate(uint32_t *index) {
+  MutexLock l(&g_mu);
+  uint32_t i;
+  if (g_free != kNone) {
+    i = g_free;
+    g_free = ReadLink(At(i));
+  } else {
+    if (g_fresh == g_end) {
+      uint32_t c = g_end / kPerChunk;
+      if (c == kMaxChunks) return nullptr;
+      size_t bytes = block_size_ * kPerChunk;
+      char *chunk = static_cast<char *>(malloc(bytes));
+      if (chunk == nullptr) return nullptr;
+      FaultIn(chunk, bytes);
+      Poison(chunk, bytes);
+      chunks_[c].store(chunk, std::memory_order_release);
+      g_end += kPerChunk;
+    }
+    i = g_fresh++;
+  }
+  void *p = At(i);
+  Unpoison(p, block_size_);
+  *index = i;
+  return p;
+}
+
+void QueueArena::Free(uint32_t index) {
+  MutexLock l(&g_mu);
+  char *p = static_cast<char *>(At(index));
+  uint32_t next = g_free;
+  memcpy(p, &next, kLink);
+  Poison(p + kLink, block_size_ - kLink);
+  g_free = index;
+}
+
+}  // namespace slotq
