@@ -903,7 +903,7 @@ SLOTQ_API int slotq_dequeuer_stop(slotq_dequeuer_t *deq);
  *
  * A slot it holds (lent and not acquired, or handed while armed and not
  * collected) goes back to the queue. If a notification of this dequeuer is
- * being delivered on another thread, this waits for that callback to return;
+ * being delivered on another thread, this sleeps until that callback returns;
  * called from inside its own notification callback, it returns at once and
  * the dequeuer is freed when the callback returns.
  *

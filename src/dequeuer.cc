@@ -252,11 +252,21 @@ void Dequeuer::Notify() {
   }
   t_notifying = frame.outer;
   bool finish;
+  PendingWake wake;
   {
     MutexLock l(&queue_->mu_);
     notifying_--;
     finish = free_deferred_ && notifying_ == 0;
+    if (notifying_ == 0 && free_waiter_ != nullptr) {
+      // Free() sleeps until the last notification in flight returns.
+      wake.word = &free_waiter_->word;
+      wake.old = SetPayload(wake.word, kPayloadMask, kParkHanded);
+      free_waiter_ = nullptr;
+    }
   }
+  // The word is a Parker's (never freed), so it may be woken after the
+  // dequeuer is gone.
+  wake.Deliver();
   if (finish) FinishFree();
 }
 
@@ -278,8 +288,21 @@ void Dequeuer::Free() {
     AfterUnlock after;
     queue_->mu_.Lock();
     while (!deferred && notifying_ > 0) {
+      // Sleep until Notify() says the last one returned. Without a parker
+      // (out of memory) fall back to yielding between looks.
+      Parker *parker = ThisThreadParker();
+      if (parker != nullptr) {
+        SetPayload(&parker->word, kPayloadMask, kParkWaiting);
+        free_waiter_ = parker;
+      }
       queue_->mu_.Unlock();
-      sched_yield();
+      if (parker != nullptr) {
+        (void)BlockOn(
+            WaitKind::kCallback, &parker->word, [](uint32_t p) { return p != kParkWaiting; },
+            kNoDeadline, nullptr, nullptr);
+      } else {
+        sched_yield();
+      }
       queue_->mu_.Lock();
     }
     StopLocked(&after, false, false);

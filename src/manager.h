@@ -18,8 +18,8 @@ class Queue;
 /// a queue's number in QueueArena (plus one; 0 is empty) and, above it, the
 /// key's first 4 bytes, which also choose the home slot (a SHA-1 digest is
 /// already uniformly spread). A probe touches a queue only when those bytes
-/// match, and growing never touches one, so with many queues a get costs
-/// one cache miss in the table and one on its queue. The table doubles when
+/// match, and growing never touches one, so with many queues a get misses
+/// the cache once in the table and once on its queue. The table doubles when
 /// 3/4 full. A queue in the table holds one handle for it.
 class Manager {
  public:

@@ -19,7 +19,7 @@ namespace slotq {
 Queue *Queue::Create(const void *key, size_t key_len) {
   static_assert(sizeof(Queue) <= 152, "a queue stays within 152 bytes (the memory budget)");
   static_assert(offsetof(Queue, waiters_) + sizeof(Dequeuer *) <= 64,
-                "the fields a get, an offer and a take touch share the first cache line");
+                "the fields a get, an offer and a take touch share the first 64 bytes");
   if (key_len > SLOTQ_MAX_QUEUE_KEY) return nullptr;
   uint32_t index = QueueArena::kNone;
   void *mem =

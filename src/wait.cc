@@ -60,8 +60,11 @@ constexpr int64_t kMaxBudgetNs = 20000;
 constexpr int64_t kProbeNs = 1000;  // a spin now and then when the budget is zero
 constexpr unsigned kProbeEvery = 64;
 
-std::atomic<int64_t> g_budget[static_cast<int>(WaitKind::kCount)] = {
-    {kInitialBudgetNs}, {kInitialBudgetNs}, {kInitialBudgetNs}, {kInitialBudgetNs}};
+std::atomic<int64_t> g_budget[static_cast<int>(WaitKind::kCount)] = {{kInitialBudgetNs},
+                                                                     {kInitialBudgetNs},
+                                                                     {kInitialBudgetNs},
+                                                                     {kInitialBudgetNs},
+                                                                     {kInitialBudgetNs}};
 std::atomic<unsigned> g_probe_tick{0};
 
 }  // namespace

@@ -74,7 +74,7 @@ Parker *ThisThreadParker();
 /// The kinds of waits, each with its own spin budget: they have very
 /// different odds of ending soon (a container waiting for a short call to
 /// end vs. a caller waiting behind fifteen others).
-enum class WaitKind { kDequeue, kTrigger, kClosed, kSignal, kCount };
+enum class WaitKind { kDequeue, kTrigger, kClosed, kSignal, kCallback, kCount };
 
 /// Whether, and how long, a waiter spins before it sleeps. Spinning only
 /// pays when the thread that will end the wait runs on another CPU right

@@ -2,6 +2,7 @@
  * one waiter per slot, and the event-driven (armed) mode. */
 #include <poll.h>
 #include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -452,6 +453,85 @@ static void dequeuer_freed_from_its_own_callback(void **state) {
   slotq_queue_release(q);
 }
 
+/* Freeing a dequeuer whose notification runs on another thread waits for
+ * that callback to return, asleep: it must not spin while the host's
+ * callback takes its time (it used to yield in a loop). */
+typedef struct slow_notify {
+  atomic_int entered, may_return, returned;
+} slow_notify;
+
+static void on_ready_slowly(void *arg) {
+  slow_notify *n = (slow_notify *)arg;
+  atomic_store(&n->entered, 1);
+  while (!atomic_load(&n->may_return)) {
+    struct timespec ts = {0, 1000000};
+    nanosleep(&ts, NULL);
+  }
+  atomic_store(&n->returned, 1);
+}
+
+typedef struct offer_job {
+  slotq_queue_t *q;
+  test_slot slot;
+  slotq_token_t *tok;
+} offer_job;
+
+static void *offer_slot(void *arg) {
+  offer_job *j = (offer_job *)arg;
+  test_slot_init(&j->slot);
+  /* The notification runs here, on this thread, once the lock is released. */
+  assert_ok(slotq_queue_slot(j->q, &j->slot, &test_ops, &j->tok));
+  return NULL;
+}
+
+static void *release_later(void *arg) {
+  slow_notify *n = (slow_notify *)arg;
+  struct timespec ts = {0, 200 * 1000000};
+  nanosleep(&ts, NULL);
+  atomic_store(&n->may_return, 1);
+  return NULL;
+}
+
+static int64_t thread_cpu_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void free_sleeps_until_a_notification_in_flight_returns(void **state) {
+  (void)state;
+  slotq_queue_t *q;
+  assert_ok(slotq_queue_create("f", 1, &q));
+  slotq_dequeuer_t *d;
+  assert_ok(slotq_start_dequeuer(q, NULL, &d));
+  slow_notify n = {0};
+  assert_ok(slotq_dequeuer_set_notify(d, on_ready_slowly, &n));
+  assert_ok(slotq_dequeuer_arm(d));
+  offer_job job = {.q = q};
+  pthread_t offerer, releaser;
+  assert_int_equal(pthread_create(&offerer, NULL, offer_slot, &job), 0);
+  while (!atomic_load(&n.entered)) {
+    struct timespec ts = {0, 1000000};
+    nanosleep(&ts, NULL);
+  }
+  assert_int_equal(pthread_create(&releaser, NULL, release_later, &n), 0);
+  int64_t wall0 = slotq_now_ns(), cpu0 = thread_cpu_ns();
+  slotq_dequeuer_free(d);
+  int64_t wall = slotq_now_ns() - wall0, cpu = thread_cpu_ns() - cpu0;
+  assert_int_equal(atomic_load(&n.returned), 1); /* not before the callback returned */
+  print_message("free waited %.1f ms, using %.2f ms of CPU\n", (double)wall / 1e6,
+                (double)cpu / 1e6);
+  assert_true(wall >= 100 * 1000000LL);
+  assert_true(cpu < wall / 4); /* asleep, not spinning or yielding */
+  pthread_join(offerer, NULL);
+  pthread_join(releaser, NULL);
+  /* The uncollected slot went back to the queue. */
+  assert_int_equal(test_token_state(job.tok), SLOTQ_TOKEN_QUEUED);
+  assert_ok(slotq_eject(q, job.tok));
+  slotq_token_release(job.tok);
+  slotq_queue_release(q);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(blocked_next_gets_a_slot_queued_later),
@@ -469,6 +549,7 @@ int main(void) {
       cmocka_unit_test(armed_dequeuer_is_notified_on_stop_and_cancel),
       cmocka_unit_test(slot_ejected_before_collection_is_not_handed_out),
       cmocka_unit_test(dequeuer_freed_from_its_own_callback),
+      cmocka_unit_test(free_sleeps_until_a_notification_in_flight_returns),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
