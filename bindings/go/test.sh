@@ -31,10 +31,15 @@ libdir=$(dirname "$pcdir")
 
 PKG_CONFIG_PATH=$pcdir${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
 LD_LIBRARY_PATH=$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+# Go's build cache keys a cgo package on CGO_* but not on what pkg-config
+# says (golang/go#24544): without this, a second run against another prefix
+# (test-all installs into a new temporary one each time) reuses the package
+# built with the first prefix's -L and fails to link (cannot find -lslotq).
+CGO_LDFLAGS="-L$libdir${CGO_LDFLAGS:+ $CGO_LDFLAGS}"
 GOFLAGS=-mod=mod
 GOPROXY=off
 CGO_ENABLED=1
-export PKG_CONFIG_PATH LD_LIBRARY_PATH GOFLAGS GOPROXY CGO_ENABLED
+export PKG_CONFIG_PATH LD_LIBRARY_PATH CGO_LDFLAGS GOFLAGS GOPROXY CGO_ENABLED
 # Go's caches default under $HOME, which CI may not let us write.
 if [ -z "${HOME:-}" ] || ! [ -w "${HOME:-/nonexistent}" ]; then
 	: "${GOCACHE:=${TMPDIR:-/tmp}/slotq-go-cache}"
