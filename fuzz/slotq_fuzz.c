@@ -10,7 +10,11 @@
  *     the launch policy, signals, manager gets and deletes;
  *   - slot keys against a reference SHA-1 of the seed's format;
  *   - cancellation reasons and callback runs, including callbacks that
- *     cancel other tokens, unregister themselves or drop their token.
+ *     cancel other tokens, unregister themselves or drop their token;
+ *   - armed (event-driven) dequeuers: which one a slot is handed to (the
+ *     one armed longest), when each is notified and how often, and what
+ *     becomes of a handed slot that is collected, ejected, acquired by its
+ *     container or given back by a stop, a cancellation or a free.
  *
  * Single-threaded: every wait has a timeout of 0, so the model is exact.
  * libFuzzer drives LLVMFuzzerTestOneInput(); replay_main.c runs the same
@@ -106,7 +110,8 @@ typedef struct stoken {
   int state;
   int closes; /* model */
   int on_stack;
-  int lent_to; /* dequeuer index, or -1 */
+  int lent_to;   /* dequeuer index, or -1 */
+  int handed_to; /* dequeuer index (armed, not collected yet), or -1 */
   int user_refs;
   uint64_t id;
   fslot slot;
@@ -138,10 +143,15 @@ typedef struct sdeq {
   slotq_dequeuer_t *h;
   int sq;
   int stopped;
-  int cancel;     /* index or -1 */
-  int lent;       /* token index or -1 */
-  unsigned seq;   /* when it registered on its cancellation token (g_seq) */
-  int fired_seen; /* its token fired and it gave back what it held */
+  int cancel;         /* index or -1 */
+  int lent;           /* token index or -1 */
+  unsigned seq;       /* when it registered on its cancellation token (g_seq) */
+  int fired_seen;     /* its token fired and it gave back what it held */
+  int armed;          /* model: armed, so in its queue's waiters list */
+  unsigned armed_seq; /* when it was armed (g_arm_seq): the list's order */
+  int handed;         /* token index handed to it and not collected, or -1 */
+  int notes_expected; /* model: notifications */
+  int notes;          /* actual: runs of its notify callback */
 } sdeq;
 
 typedef struct scancel {
@@ -175,6 +185,7 @@ typedef struct sreg {
  * callbacks, the dequeuers started with it, its children): each registration
  * gets the next number. */
 static unsigned g_seq;
+static unsigned g_arm_seq;
 
 static stoken g_t[MAXT];
 static squeue g_sq[MAXSQ];
@@ -220,6 +231,8 @@ static void cb_release(void *p) {
 
 static const slotq_slot_ops g_ops = {cb_exec, cb_close, cb_error, cb_release, NULL};
 
+static void cb_notify(void *arg) { ((sdeq *)arg)->notes++; }
+
 /* ------------------------------------------------------ cancel callbacks */
 
 static void cb_cancel(void *arg) {
@@ -249,7 +262,9 @@ static void cb_cancel(void *arg) {
 
 /* ------------------------------------------------------------ the model */
 
-static int token_internal(const stoken *t) { return t->on_stack || t->lent_to >= 0; }
+static int token_internal(const stoken *t) {
+  return t->on_stack || t->lent_to >= 0 || t->handed_to >= 0;
+}
 static int token_alive(const stoken *t) {
   return t->used && (t->user_refs > 0 || token_internal(t));
 }
@@ -263,6 +278,8 @@ static int cancel_reason(const scancel *c) {
 static void model_cancel(int ci);
 
 static void model_return_lent(sdeq *d);
+static void model_give_back_handed(sdeq *d);
+static void model_disarm(sdeq *d, int notify);
 
 static void model_fire(int ci, int reason) {
   scancel *c = &g_c[ci];
@@ -302,10 +319,16 @@ static void model_fire(int ci, int reason) {
       if (r->variant == 1) model_cancel(r->target);
       if (r->variant >= 2) r->gone = 1; /* it unregistered itself */
     } else if (kind == 1) {
-      /* A dequeuer whose own token fires behaves as stopped: its lent
-       * token goes back at once (slotq_start_dequeuer()). */
-      g_d[idx].fired_seen = 1;
-      model_return_lent(&g_d[idx]);
+      /* A dequeuer whose own token fires behaves as stopped: it leaves
+       * the waiters, its lent and handed tokens go back at once, and an
+       * armed one is notified (slotq_start_dequeuer()). */
+      sdeq *d = &g_d[idx];
+      int was_armed = d->armed;
+      d->fired_seen = 1;
+      model_disarm(d, 0);
+      model_return_lent(d);
+      model_give_back_handed(d);
+      if (was_armed) d->notes_expected++;
     } else {
       model_fire(idx, reason);
     }
@@ -362,16 +385,58 @@ static void model_drop_handle(int sqi) {
   if (--q->handles == 0) model_shutdown(sqi);
 }
 
-/* Queue::ReturnLent. */
+/* The armed dequeuer of a queue that was armed first, or -1. */
+static int oldest_armed(int sqi) {
+  int best = -1;
+  for (int i = 0; i < MAXD; i++) {
+    sdeq *d = &g_d[i];
+    if (d->used && d->armed && d->sq == sqi && (best < 0 || d->armed_seq < g_d[best].armed_seq)) {
+      best = i;
+    }
+  }
+  return best;
+}
+
+/* Queue::HandOrPush: to the dequeuer armed longest (notified), or the stack. */
+static void model_hand_or_push(int ti) {
+  stoken *t = &g_t[ti];
+  int di = oldest_armed(t->sq);
+  if (di < 0) {
+    t->state = SLOTQ_TOKEN_QUEUED;
+    stack_push(&g_sq[t->sq], ti);
+    return;
+  }
+  sdeq *d = &g_d[di];
+  d->armed = 0;
+  d->notes_expected++;
+  t->state = SLOTQ_TOKEN_LENT;
+  t->handed_to = di;
+  d->handed = ti;
+}
+
+/* Leaves the waiters list (StopLocked); `notify`: an armed one is told. */
+static void model_disarm(sdeq *d, int notify) {
+  if (d->armed && notify) d->notes_expected++;
+  d->armed = 0;
+}
+
+/* Queue::GiveBack of the lent token: back to a waiter or the stack if
+ * nobody acquired or ejected it meanwhile; else the reference is dropped. */
 static void model_return_lent(sdeq *d) {
   if (d->lent < 0) return;
   stoken *t = &g_t[d->lent];
   d->lent = -1;
   t->lent_to = -1;
-  if (t->state == SLOTQ_TOKEN_LENT) {
-    t->state = SLOTQ_TOKEN_QUEUED;
-    stack_push(&g_sq[t->sq], (int)(t - g_t));
-  }
+  if (t->state == SLOTQ_TOKEN_LENT) model_hand_or_push((int)(t - g_t));
+}
+
+/* The same for a token handed to an armed dequeuer and not collected. */
+static void model_give_back_handed(sdeq *d) {
+  if (d->handed < 0) return;
+  stoken *t = &g_t[d->handed];
+  d->handed = -1;
+  t->handed_to = -1;
+  if (t->state == SLOTQ_TOKEN_LENT) model_hand_or_push((int)(t - g_t));
 }
 
 static void stats_record(squeue *q, int s, uint64_t lat) {
@@ -473,6 +538,8 @@ static void check_all(void) {
   }
   for (int i = 0; i < MAXD; i++) {
     if (g_d[i].used && g_d[i].lent >= 0) EXPECT_EQ(g_t[g_d[i].lent].lent_to, i);
+    if (g_d[i].used && g_d[i].handed >= 0) EXPECT_EQ(g_t[g_d[i].handed].handed_to, i);
+    if (g_d[i].used) EXPECT_EQ(g_d[i].notes, g_d[i].notes_expected);
   }
 }
 
@@ -726,6 +793,47 @@ static const char *const k_op_names[OP_COUNT] = {
     "cancel_retain",  "cancel_release", "on_cancel",
     "unregister",     "nulls"};
 
+enum { kArmFirstByte = 240 };
+
+/* slotq_dequeuer_arm(): Dequeuer::Arm. */
+static void do_arm(reader *r) {
+  int di = PICK(r, g_d, deq_ok);
+  if (di < 0) return;
+  sdeq *d = &g_d[di];
+  int rc = slotq_dequeuer_arm(d->h);
+  if (d->armed) {
+    EXPECT_EQ(rc, SLOTQ_OK); /* one notification is coming already */
+    return;
+  }
+  if (d->handed >= 0 && g_t[d->handed].state != SLOTQ_TOKEN_LENT) {
+    model_give_back_handed(d); /* ejected or acquired: not worth a notification */
+  }
+  squeue *q = &g_sq[d->sq];
+  if (d->handed >= 0) {
+    EXPECT_EQ(rc, SLOTQ_OK); /* uncollected: told again */
+    d->notes_expected++;
+  } else if (d->stopped) {
+    EXPECT_EQ(rc, SLOTQ_ESTOPPED);
+    d->notes_expected++;
+  } else if (d->cancel >= 0 && cancel_reason(&g_c[d->cancel]) != SLOTQ_OK) {
+    EXPECT_EQ(rc, SLOTQ_OK);
+    d->notes_expected++;
+  } else if (q->depth > 0) {
+    EXPECT_EQ(rc, SLOTQ_OK);
+    int ti = q->stack[q->depth - 1]; /* LIFO */
+    q->depth--;
+    g_t[ti].on_stack = 0;
+    g_t[ti].state = SLOTQ_TOKEN_LENT;
+    g_t[ti].handed_to = di;
+    d->handed = ti;
+    d->notes_expected++;
+  } else {
+    EXPECT_EQ(rc, SLOTQ_OK);
+    d->armed = 1;
+    d->armed_seq = ++g_arm_seq;
+  }
+}
+
 static int new_queue_entry(int sqi, slotq_queue_t *h) {
   int qi = FREE_INDEX(g_q, any_used_q);
   EXPECT(qi >= 0);
@@ -770,9 +878,20 @@ static int room_for_queue(void) {
 }
 
 static void step(reader *r) {
-  int op = u8(r) % OP_COUNT;
+  size_t at = g_input_len - r->n; /* the op byte's offset, for traces */
+  uint8_t b = u8(r);
+  if (b >= kArmFirstByte) {
+    /* Arming came later than the other operations: it takes the byte
+     * values they left least used, so older corpus inputs keep their
+     * meaning up to the first such byte. */
+    g_op = "dequeuer_arm";
+    if (g_trace) fprintf(stderr, "step %d: %s (op byte at %zu)\n", g_step, g_op, at);
+    do_arm(r);
+    return;
+  }
+  int op = b % OP_COUNT;
   g_op = k_op_names[op];
-  if (g_trace) fprintf(stderr, "step %d: %s\n", g_step, g_op);
+  if (g_trace) fprintf(stderr, "step %d: %s (op byte at %zu)\n", g_step, g_op, at);
   int rc;
   switch (op) {
     case OP_QUEUE_CREATE: {
@@ -850,9 +969,10 @@ static void step(reader *r) {
       t->sq = g_q[qi].sq;
       t->state = SLOTQ_TOKEN_QUEUED;
       t->lent_to = -1;
+      t->handed_to = -1;
       t->user_refs = 1;
       t->id = q->next_id++;
-      stack_push(q, ti);
+      model_hand_or_push(ti); /* to the dequeuer armed longest, if any */
       uint64_t id = 99;
       EXPECT_EQ(slotq_token_id(h, &id), SLOTQ_OK);
       EXPECT_EQ(id, t->id);
@@ -1011,6 +1131,10 @@ static void step(reader *r) {
       d->seq = ++g_seq;
       d->fired_seen = 0;
       d->lent = -1;
+      d->armed = 0;
+      d->handed = -1;
+      d->notes = d->notes_expected = 0;
+      EXPECT_EQ(slotq_dequeuer_set_notify(h, cb_notify, d), SLOTQ_OK);
       g_sq[d->sq].handles++;
       return;
     }
@@ -1026,9 +1150,21 @@ static void step(reader *r) {
         return;
       }
       rc = slotq_dequeuer_next(d->h, 0, cancel_handle(ci), &h);
-      model_return_lent(d);
+      model_return_lent(d); /* which may hand it to d itself, if armed first */
       squeue *q = &g_sq[d->sq];
-      if (d->stopped) {
+      if (d->handed >= 0 && g_t[d->handed].state != SLOTQ_TOKEN_LENT) {
+        model_give_back_handed(d); /* ejected or acquired before collection: skipped */
+      }
+      if (d->handed >= 0) {
+        EXPECT_EQ(rc, SLOTQ_OK);
+        stoken *t = &g_t[d->handed];
+        EXPECT(h == t->h);
+        t->handed_to = -1;
+        t->lent_to = di;
+        t->user_refs++;
+        d->lent = d->handed;
+        d->handed = -1;
+      } else if (d->stopped) {
         EXPECT_EQ(rc, SLOTQ_ESTOPPED);
       } else if ((d->cancel >= 0 && cancel_reason(&g_c[d->cancel]) != SLOTQ_OK) ||
                  (ci >= 0 && cancel_reason(&g_c[ci]) != SLOTQ_OK)) {
@@ -1056,8 +1192,15 @@ static void step(reader *r) {
       sdeq *d = &g_d[di];
       rc = slotq_dequeuer_stop(d->h);
       EXPECT_EQ(rc, d->stopped ? SLOTQ_ESTOPPED : SLOTQ_OK);
-      /* slotq.h: "a lent, unacquired token goes back to the queue". */
-      if (!d->stopped) model_return_lent(d);
+      /* slotq.h: "a lent, unacquired token goes back to the queue", as
+       * does one handed to it while armed; an armed one is notified. */
+      if (!d->stopped) {
+        int was_armed = d->armed;
+        model_disarm(d, 0);
+        model_return_lent(d);
+        model_give_back_handed(d);
+        if (was_armed) d->notes_expected++;
+      }
       d->stopped = 1;
       return;
     }
@@ -1067,7 +1210,9 @@ static void step(reader *r) {
       sdeq *d = &g_d[di];
       slotq_dequeuer_free(d->h);
       d->stopped = 1;
+      model_disarm(d, 0); /* freeing notifies nobody */
       model_return_lent(d);
+      model_give_back_handed(d);
       d->used = 0;
       model_drop_handle(d->sq);
       return;
@@ -1402,7 +1547,9 @@ static void teardown(void) {
   for (int i = 0; i < MAXD; i++) {
     if (!g_d[i].used) continue;
     slotq_dequeuer_free(g_d[i].h);
+    model_disarm(&g_d[i], 0);
     model_return_lent(&g_d[i]);
+    model_give_back_handed(&g_d[i]);
     g_d[i].used = 0;
     model_drop_handle(g_d[i].sq);
   }
@@ -1427,7 +1574,7 @@ static void teardown(void) {
   for (int i = 0; i < MAXT; i++) {
     stoken *t = &g_t[i];
     if (!t->used) continue;
-    EXPECT(!t->on_stack && t->lent_to < 0);
+    EXPECT(!t->on_stack && t->lent_to < 0 && t->handed_to < 0);
     EXPECT(t->state == SLOTQ_TOKEN_ACQUIRED || t->state == SLOTQ_TOKEN_EJECTED ||
            t->state == SLOTQ_TOKEN_DISCARDED);
     while (t->user_refs > 0) {
@@ -1471,6 +1618,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   memset(g_c, 0, sizeof g_c);
   memset(g_r, 0, sizeof g_r);
   g_seq = 0;
+  g_arm_seq = 0;
   g_input = data;
   g_input_len = size;
   g_op = "setup";
