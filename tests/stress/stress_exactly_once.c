@@ -4,7 +4,10 @@
  * Containers (producer threads) offer slots through a manager's queues and
  * wait for their trigger; callers (consumer threads) get a queue from the
  * manager, wait for a slot through a dequeuer with random cancellations and
- * deadlines, acquire it, run a call on it and close it; chaos threads eject
+ * deadlines (blocking in slotq_dequeuer_next(), or armed: notified by a
+ * callback on whichever thread hands them a slot, stops or cancels them,
+ * then collecting without blocking), acquire it, run a call on it and close
+ * it; chaos threads eject
  * random slots (also through the wrong queue), stop callers' dequeuers,
  * cancel their tokens, borrow slots without acquiring them, and churn the
  * manager with gets and deletes. Queues are deleted whenever they happen to be
@@ -149,7 +152,7 @@ static atomic_uint_fast64_t n_queued, n_acquired, n_eject_container, n_eject_cha
     n_eject_wrong, n_eject_gone, n_acquire_gone, n_lent_unused, n_next_ok, n_next_timeout,
     n_next_cancel, n_next_stopped, n_exec_fail, n_gets, n_del_ok, n_del_busy, n_del_notfound,
     n_deq_started, n_chaos_stops, n_chaos_cancels, n_lurks, n_abandons, n_cb_fired, n_caller_gaveup,
-    n_signals;
+    n_signals, n_armed_waits, n_notified;
 
 #define COUNT(c) atomic_fetch_add(&(c), 1)
 
@@ -207,6 +210,10 @@ typedef struct caller {
   pthread_mutex_t mu;
   slotq_dequeuer_t *deq;  /* guarded by mu */
   slotq_cancel_t *cancel; /* guarded by mu */
+  /* Armed dequeuers: the notify callback (any thread) sets `notified`. */
+  pthread_mutex_t nmu;
+  pthread_cond_t ncv;
+  int notified; /* guarded by nmu */
 } caller;
 
 typedef struct chaos {
@@ -352,6 +359,44 @@ static void fired_cb(void *arg) {
   COUNT(n_cb_fired);
 }
 
+static void notify_cb(void *arg) {
+  caller *me = (caller *)arg;
+  COUNT(n_notified);
+  pthread_mutex_lock(&me->nmu);
+  me->notified = 1;
+  pthread_cond_signal(&me->ncv);
+  pthread_mutex_unlock(&me->nmu);
+}
+
+/* An event-driven wait: arm, sleep until notified or `timeout` (at most
+ * 5 ms: a call's own deadline does not notify an armed dequeuer), then
+ * collect without blocking. The dequeuer may stay armed after a timeout; the
+ * slot it is handed then goes back when it is stopped or freed. */
+static int armed_next(caller *me, slotq_dequeuer_t *d, int64_t timeout, slotq_cancel_t *cc,
+                      slotq_token_t **tk) {
+  thread_info *ti = me->ti;
+  COUNT(n_armed_waits);
+  pthread_mutex_lock(&me->nmu);
+  me->notified = 0;
+  pthread_mutex_unlock(&me->nmu);
+  int rc = OP(ti, "slotq_dequeuer_arm", slotq_dequeuer_arm(d));
+  CHECK(rc == SLOTQ_OK || rc == SLOTQ_ESTOPPED, "arm: %s", slotq_status_name(rc));
+  if (timeout == SLOTQ_FOREVER || timeout > 5000000) timeout = 5000000;
+  struct timespec until;
+  clock_gettime(CLOCK_MONOTONIC, &until);
+  until.tv_nsec += (long)timeout;
+  until.tv_sec += until.tv_nsec / 1000000000;
+  until.tv_nsec %= 1000000000;
+  op_begin(ti, "wait for the notification");
+  pthread_mutex_lock(&me->nmu);
+  while (!me->notified) {
+    if (pthread_cond_timedwait(&me->ncv, &me->nmu, &until) != 0) break;
+  }
+  pthread_mutex_unlock(&me->nmu);
+  op_end(ti);
+  return OP(ti, "slotq_dequeuer_next", slotq_dequeuer_next(d, 0, cc, tk));
+}
+
 static void *caller_main(void *arg) {
   caller *me = (caller *)arg;
   thread_info *ti = me->ti;
@@ -389,6 +434,8 @@ static void *caller_main(void *arg) {
     rc = OP(ti, "slotq_start_dequeuer", slotq_start_dequeuer(q, dc, &d));
     CHECK_RC(rc, SLOTQ_OK);
     COUNT(n_deq_started);
+    int armed = rnd_below(&r, 3) == 0;
+    if (armed) CHECK_RC(slotq_dequeuer_set_notify(d, notify_cb, me), SLOTQ_OK);
     pthread_mutex_lock(&me->mu);
     me->deq = d;
     me->cancel = dc;
@@ -423,7 +470,11 @@ static void *caller_main(void *arg) {
           timeout = (has_deadline || call_deadline) ? SLOTQ_FOREVER : 2000000;
       }
       slotq_token_t *tk = NULL;
-      rc = OP(ti, "slotq_dequeuer_next", slotq_dequeuer_next(d, timeout, cc, &tk));
+      if (armed) {
+        rc = armed_next(me, d, timeout, cc, &tk);
+      } else {
+        rc = OP(ti, "slotq_dequeuer_next", slotq_dequeuer_next(d, timeout, cc, &tk));
+      }
       slotq_cancel_release(cc);
       if (rc == SLOTQ_OK) {
         COUNT(n_next_ok);
@@ -862,6 +913,12 @@ int main(int argc, char **argv) {
     g_call[i].id = i;
     g_call[i].ti = thread_info_new("caller", i);
     pthread_mutex_init(&g_call[i].mu, NULL);
+    pthread_mutex_init(&g_call[i].nmu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&g_call[i].ncv, &ca);
+    pthread_condattr_destroy(&ca);
   }
   for (int i = 0; i < g_chaos; i++) {
     g_chaos_threads[i].id = i;
@@ -922,8 +979,14 @@ int main(int argc, char **argv) {
          " not found %" PRIuFAST64 ", abandoned queues %" PRIuFAST64 ", signals %" PRIuFAST64 "\n",
          atomic_load(&n_gets), atomic_load(&n_del_ok), atomic_load(&n_del_busy),
          atomic_load(&n_del_notfound), atomic_load(&n_abandons), atomic_load(&n_signals));
+  printf("  armed waits %" PRIuFAST64 ", notifications %" PRIuFAST64 "\n",
+         atomic_load(&n_armed_waits), atomic_load(&n_notified));
   for (int i = 0; i < g_containers; i++) pthread_mutex_destroy(&g_cont[i].mu);
-  for (int i = 0; i < g_callers; i++) pthread_mutex_destroy(&g_call[i].mu);
+  for (int i = 0; i < g_callers; i++) {
+    pthread_mutex_destroy(&g_call[i].mu);
+    pthread_mutex_destroy(&g_call[i].nmu);
+    pthread_cond_destroy(&g_call[i].ncv);
+  }
   free(g_recs);
   free(g_cont);
   free(g_call);
