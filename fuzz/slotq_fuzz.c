@@ -11,6 +11,9 @@
  *   - slot keys against a reference SHA-1 of the seed's format;
  *   - cancellation reasons and callback runs, including callbacks that
  *     cancel other tokens, unregister themselves or drop their token;
+ *   - signal listeners: the callback runs once per signal that becomes
+ *     pending, the eventfd counts those signals, and both go with a
+ *     removal or the queue;
  *   - armed (event-driven) dequeuers: which one a slot is handed to (the
  *     one armed longest), when each is notified and how often, and what
  *     becomes of a handed slot that is collected, ejected, acquired by its
@@ -27,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "slotq.h"
 
@@ -129,6 +133,12 @@ typedef struct squeue {
   uint64_t states[3], lat_count[3], lat[3];
   int runner_lat_unknown; /* exec records a real elapsed time */
   int sig_pending;
+  int listener;          /* model: the queue has a listener entry (a callback or an fd) */
+  int listener_fn;       /* model: with a callback */
+  int sig_fd;            /* model: its eventfd, or -1 */
+  uint64_t sig_fd_count; /* model: the eventfd's counter */
+  int sig_notes_expected;
+  int sig_notes; /* actual: runs of the callback */
   uint64_t next_id;
 } squeue;
 
@@ -232,6 +242,8 @@ static void cb_release(void *p) {
 static const slotq_slot_ops g_ops = {cb_exec, cb_close, cb_error, cb_release, NULL};
 
 static void cb_notify(void *arg) { ((sdeq *)arg)->notes++; }
+
+static void cb_signal(void *arg) { ((squeue *)arg)->sig_notes++; }
 
 /* ------------------------------------------------------ cancel callbacks */
 
@@ -370,6 +382,8 @@ static void stack_remove(squeue *q, int ti) {
 /* Queue::Shutdown: discard the idle slots. */
 static void model_shutdown(int sqi) {
   squeue *q = &g_sq[sqi];
+  q->listener = q->listener_fn = 0; /* dropped with the queue; its fd closed */
+  q->sig_fd = -1;
   while (q->depth > 0) {
     int ti = q->stack[q->depth - 1];
     q->depth--;
@@ -486,6 +500,7 @@ static void check_queue(int i) {
   size_t len = 999;
   EXPECT_EQ(slotq_queue_len(q->ptr, &len), SLOTQ_OK);
   EXPECT_EQ(len, q->depth);
+  EXPECT_EQ(q->sig_notes, q->sig_notes_expected);
   slotq_stats st;
   EXPECT_EQ(slotq_queue_stats(q->ptr, &st), SLOTQ_OK);
   for (int s = 0; s < 3; s++) {
@@ -795,6 +810,45 @@ static const char *const k_op_names[OP_COUNT] = {
 
 enum { kArmFirstByte = 240 };
 
+/* Before a signal: maybe change the queue's listener, maybe read its fd. */
+static void signal_listener_step(slotq_queue_t *h, squeue *q, uint8_t f) {
+  switch ((f >> 1) & 3) {
+    case 1: /* a callback (replacing one keeps the eventfd) */
+      EXPECT_EQ(slotq_queue_set_signal_notify(h, cb_signal, q), SLOTQ_OK);
+      q->listener = q->listener_fn = 1;
+      break;
+    case 2: /* removed: callback and eventfd go */
+      EXPECT_EQ(slotq_queue_set_signal_notify(h, NULL, NULL), SLOTQ_OK);
+      q->listener = q->listener_fn = 0;
+      q->sig_fd = -1;
+      q->sig_fd_count = 0;
+      break;
+    case 3: { /* the eventfd: made on the first call, then the same one */
+      int fd = -1;
+      EXPECT_EQ(slotq_queue_signal_fd(h, &fd), SLOTQ_OK);
+      EXPECT(fd >= 0);
+      if (q->sig_fd >= 0) EXPECT_EQ(fd, q->sig_fd);
+      if (q->sig_fd < 0) q->sig_fd_count = 0;
+      q->sig_fd = fd;
+      q->listener = 1;
+      break;
+    }
+    default:
+      break;
+  }
+  if ((f & 8) && q->sig_fd >= 0) {
+    uint64_t v = 0;
+    ssize_t n = read(q->sig_fd, &v, sizeof v);
+    if (q->sig_fd_count == 0) {
+      EXPECT_EQ(n, -1); /* nonblocking, nothing counted */
+    } else {
+      EXPECT_EQ(n, (ssize_t)sizeof v);
+      EXPECT_EQ(v, q->sig_fd_count);
+    }
+    q->sig_fd_count = 0;
+  }
+}
+
 /* slotq_dequeuer_arm(): Dequeuer::Arm. */
 static void do_arm(reader *r) {
   int di = PICK(r, g_d, deq_ok);
@@ -860,6 +914,7 @@ static void do_mgr_get(const slotq_key *key, int rc, slotq_queue_t *h, int is_ne
     squeue *q = &g_sq[sqi];
     memset(q, 0, sizeof *q);
     q->used = 1;
+    q->sig_fd = -1;
     q->ptr = h;
     q->in_mgr = 1;
     q->handles = 1;
@@ -912,6 +967,7 @@ static void step(reader *r) {
       squeue *q = &g_sq[sqi];
       memset(q, 0, sizeof *q);
       q->used = 1;
+      q->sig_fd = -1;
       q->ptr = h;
       q->handles = 1;
       memcpy(q->key, key, len);
@@ -1270,8 +1326,14 @@ static void step(reader *r) {
       if (qi < 0) return;
       int sent = -1;
       squeue *q = &g_sq[g_q[qi].sq];
-      EXPECT_EQ(slotq_queue_signal(g_q[qi].h, u8(r) & 1 ? NULL : &sent), SLOTQ_OK);
+      uint8_t f = u8(r); /* bit 0: no `sent`; bits 1-2: listener change; bit 3: read the fd */
+      signal_listener_step(g_q[qi].h, q, f);
+      EXPECT_EQ(slotq_queue_signal(g_q[qi].h, f & 1 ? NULL : &sent), SLOTQ_OK);
       if (sent != -1) EXPECT_EQ(sent, !q->sig_pending);
+      if (!q->sig_pending && q->listener) {
+        if (q->listener_fn) q->sig_notes_expected++;
+        if (q->sig_fd >= 0) q->sig_fd_count++;
+      }
       q->sig_pending = 1;
       return;
     }
