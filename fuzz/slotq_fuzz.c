@@ -290,8 +290,7 @@ static int cancel_reason(const scancel *c) {
 static void model_cancel(int ci);
 
 static void model_return_lent(sdeq *d);
-static void model_give_back_handed(sdeq *d);
-static void model_disarm(sdeq *d, int notify);
+static void model_stop(sdeq *d, int notify);
 
 static void model_fire(int ci, int reason) {
   scancel *c = &g_c[ci];
@@ -334,13 +333,8 @@ static void model_fire(int ci, int reason) {
       /* A dequeuer whose own token fires behaves as stopped: it leaves
        * the waiters, its lent and handed tokens go back at once, and an
        * armed one is notified (slotq_start_dequeuer()). */
-      sdeq *d = &g_d[idx];
-      int was_armed = d->armed;
-      d->fired_seen = 1;
-      model_disarm(d, 0);
-      model_return_lent(d);
-      model_give_back_handed(d);
-      if (was_armed) d->notes_expected++;
+      g_d[idx].fired_seen = 1;
+      model_stop(&g_d[idx], 1);
     } else {
       model_fire(idx, reason);
     }
@@ -428,12 +422,6 @@ static void model_hand_or_push(int ti) {
   d->handed = ti;
 }
 
-/* Leaves the waiters list (StopLocked); `notify`: an armed one is told. */
-static void model_disarm(sdeq *d, int notify) {
-  if (d->armed && notify) d->notes_expected++;
-  d->armed = 0;
-}
-
 /* Queue::GiveBack of the lent token: back to a waiter or the stack if
  * nobody acquired or ejected it meanwhile; else the reference is dropped. */
 static void model_return_lent(sdeq *d) {
@@ -451,6 +439,15 @@ static void model_give_back_handed(sdeq *d) {
   d->handed = -1;
   t->handed_to = -1;
   if (t->state == SLOTQ_TOKEN_LENT) model_hand_or_push((int)(t - g_t));
+}
+
+/* Dequeuer::StopLocked: leave the waiters, give back the lent and the
+ * handed token; `notify`: an armed dequeuer is told (not when freed). */
+static void model_stop(sdeq *d, int notify) {
+  if (d->armed && notify) d->notes_expected++;
+  d->armed = 0;
+  model_return_lent(d);
+  model_give_back_handed(d);
 }
 
 static void stats_record(squeue *q, int s, uint64_t lat) {
@@ -1250,13 +1247,7 @@ static void step(reader *r) {
       EXPECT_EQ(rc, d->stopped ? SLOTQ_ESTOPPED : SLOTQ_OK);
       /* slotq.h: "a lent, unacquired token goes back to the queue", as
        * does one handed to it while armed; an armed one is notified. */
-      if (!d->stopped) {
-        int was_armed = d->armed;
-        model_disarm(d, 0);
-        model_return_lent(d);
-        model_give_back_handed(d);
-        if (was_armed) d->notes_expected++;
-      }
+      if (!d->stopped) model_stop(d, 1);
       d->stopped = 1;
       return;
     }
@@ -1266,9 +1257,7 @@ static void step(reader *r) {
       sdeq *d = &g_d[di];
       slotq_dequeuer_free(d->h);
       d->stopped = 1;
-      model_disarm(d, 0); /* freeing notifies nobody */
-      model_return_lent(d);
-      model_give_back_handed(d);
+      model_stop(d, 0); /* freeing notifies nobody */
       d->used = 0;
       model_drop_handle(d->sq);
       return;
@@ -1609,9 +1598,7 @@ static void teardown(void) {
   for (int i = 0; i < MAXD; i++) {
     if (!g_d[i].used) continue;
     slotq_dequeuer_free(g_d[i].h);
-    model_disarm(&g_d[i], 0);
-    model_return_lent(&g_d[i]);
-    model_give_back_handed(&g_d[i]);
+    model_stop(&g_d[i], 0);
     g_d[i].used = 0;
     model_drop_handle(g_d[i].sq);
   }
