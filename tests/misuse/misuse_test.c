@@ -20,6 +20,20 @@
 #include "misuse_util.h"
 #include "slotq.h"
 
+/* A queue "k" with one test slot queued on it, and a dequeuer on it if `d`. */
+static void open_queue_with_slot(slotq_queue_t **q, test_slot *s, slotq_dequeuer_t **d) {
+  memset(s, 0, sizeof *s);
+  assert_int_equal(slotq_queue_create("k", 1, q), SLOTQ_OK);
+  assert_int_equal(queue_test_slot(*q, s), SLOTQ_OK);
+  if (d != NULL) assert_int_equal(slotq_start_dequeuer(*q, NULL, d), SLOTQ_OK);
+}
+
+/* The slot's close and release callbacks each ran exactly once. */
+static void assert_slot_ended_once(const test_slot *s) {
+  assert_int_equal(s->closes, 1);
+  assert_int_equal(s->releases, 1);
+}
+
 /* ---------------------------------------------------------------- NULLs */
 
 static void null_handles_return_einval(void **state) {
@@ -363,10 +377,7 @@ static void negative_timeouts_are_einval(void **state) {
   slotq_queue_t *q = NULL;
   slotq_dequeuer_t *d = NULL;
   test_slot s;
-  memset(&s, 0, sizeof s);
-  assert_int_equal(slotq_queue_create("k", 1, &q), SLOTQ_OK);
-  assert_int_equal(queue_test_slot(q, &s), SLOTQ_OK);
-  assert_int_equal(slotq_start_dequeuer(q, NULL, &d), SLOTQ_OK);
+  open_queue_with_slot(&q, &s, &d);
   const int64_t bad[] = {-2, -1000000000, INT64_MIN};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     slotq_token_t *t = NULL;
@@ -406,8 +417,7 @@ static void negative_timeouts_are_einval(void **state) {
   slotq_dequeuer_free(d);
   slotq_queue_release(q);
   slotq_token_release(s.token);
-  assert_int_equal(s.closes, 1);
-  assert_int_equal(s.releases, 1);
+  assert_slot_ended_once(&s);
 }
 
 /* ---------------------------------------------------------------- states */
@@ -471,8 +481,7 @@ static void stopping_a_dequeuer_twice_is_harmless(void **state) {
   assert_int_equal(slotq_eject(q, s.token), SLOTQ_OK);
   slotq_queue_release(q);
   slotq_token_release(s.token);
-  assert_int_equal(s.closes, 1);
-  assert_int_equal(s.releases, 1);
+  assert_slot_ended_once(&s);
 }
 
 static void *busy_next_main(void *p) {
@@ -590,10 +599,7 @@ static void lent_token_close_is_estate_and_eject_wins_over_acquire(void **state)
   slotq_queue_t *q = NULL;
   slotq_dequeuer_t *d = NULL;
   test_slot s;
-  memset(&s, 0, sizeof s);
-  assert_int_equal(slotq_queue_create("k", 1, &q), SLOTQ_OK);
-  assert_int_equal(queue_test_slot(q, &s), SLOTQ_OK);
-  assert_int_equal(slotq_start_dequeuer(q, NULL, &d), SLOTQ_OK);
+  open_queue_with_slot(&q, &s, &d);
   slotq_token_t *t = NULL;
   assert_int_equal(slotq_dequeuer_next(d, 0, NULL, &t), SLOTQ_OK);
   assert_ptr_equal(t, s.token);
@@ -1088,8 +1094,7 @@ static void cancelling_from_inside_a_callback(void **state) {
   slotq_dequeuer_free(n.deq);
   slotq_queue_release(q);
   slotq_token_release(s.token);
-  assert_int_equal(s.closes, 1);
-  assert_int_equal(s.releases, 1);
+  assert_slot_ended_once(&s);
   slotq_cancel_release(c);
   slotq_cancel_release(guard);
 }

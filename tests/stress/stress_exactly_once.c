@@ -239,6 +239,18 @@ static void publish(container *c, slotq_queue_t *q, slotq_token_t *tok) {
   pthread_mutex_unlock(&c->mu);
 }
 
+/* The queue of a random function, through the manager (entering Waiter),
+ * or NULL when the get failed (a failure of the test, reported). */
+static slotq_queue_t *get_random_queue(thread_info *ti, rng *r) {
+  int k = (int)rnd_below(r, kKeys);
+  slotq_queue_t *q = NULL;
+  int rc = OP(ti, "slotq_mgr_get", slotq_mgr_get(g_mgr, &g_calls[k], &q, NULL));
+  CHECK_RC(rc, SLOTQ_OK);
+  if (rc != SLOTQ_OK) return NULL;
+  COUNT(n_gets);
+  return q;
+}
+
 /*
  * One container: starts on a queue of the manager, offers its slot again
  * after each use, and stops when an idle timeout ends in its own eject. Now
@@ -251,12 +263,9 @@ static void *container_main(void *arg) {
   thread_info *ti = c->ti;
   rng r = {g_seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)(c->id + 1))};
   while (!stopping()) {
-    int k = (int)rnd_below(&r, kKeys);
-    slotq_queue_t *q = NULL;
-    int rc = OP(ti, "slotq_mgr_get", slotq_mgr_get(g_mgr, &g_calls[k], &q, NULL));
-    CHECK_RC(rc, SLOTQ_OK);
-    if (rc != SLOTQ_OK) break;
-    COUNT(n_gets);
+    slotq_queue_t *q = get_random_queue(ti, &r);
+    if (q == NULL) break;
+    int rc;
     /* The launcher's part: Waiter -> Starter -> started. */
     CHECK_RC(slotq_queue_enter_state(q, SLOTQ_STARTER), SLOTQ_OK);
     CHECK_RC(slotq_queue_exit_state(q, SLOTQ_WAITER), SLOTQ_OK);
@@ -402,12 +411,9 @@ static void *caller_main(void *arg) {
   thread_info *ti = me->ti;
   rng r = {g_seed ^ (0xd1b54a32d192ed03ULL * (uint64_t)(me->id + 101))};
   while (!stopping()) {
-    int k = (int)rnd_below(&r, kKeys);
-    slotq_queue_t *q = NULL;
-    int rc = OP(ti, "slotq_mgr_get", slotq_mgr_get(g_mgr, &g_calls[k], &q, NULL));
-    CHECK_RC(rc, SLOTQ_OK);
-    if (rc != SLOTQ_OK) break;
-    COUNT(n_gets);
+    slotq_queue_t *q = get_random_queue(ti, &r);
+    if (q == NULL) break;
+    int rc;
     int64_t t0 = slotq_now_ns();
 
     /* The dequeuer's own token: none, a child of the root, or a deadline. */
