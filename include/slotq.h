@@ -1115,6 +1115,11 @@ SLOTQ_API int slotq_mgr_get(slotq_mgr_t *mgr, const slotq_call *call, slotq_queu
 
 /**
  * @brief slotq_mgr_get() with a key computed beforehand (slotq_call_key()).
+ *
+ * The key may be any 20 bytes, not only a digest: the manager hashes all of
+ * them with a secret drawn when it was created, so keys that share most of
+ * their bytes still spread over its table, and keys cannot be aimed at one
+ * slot of it without that secret.
  * @param mgr the manager.
  * @param key the key.
  * @param queue a new reference to the queue, for the caller to release.

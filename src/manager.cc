@@ -14,11 +14,6 @@ namespace {
 constexpr size_t kInitialCapacity = 16;
 
 // An entry: (tag << 32) | (arena number + 1); 0 is an empty slot.
-inline uint32_t KeyTag(const unsigned char *key) {
-  uint32_t t;
-  memcpy(&t, key, sizeof(t));
-  return t;
-}
 inline uint64_t MakeEntry(uint32_t tag, uint32_t index) {
   return (static_cast<uint64_t>(tag) << 32) | (static_cast<uint64_t>(index) + 1);
 }
@@ -61,6 +56,7 @@ Manager *Manager::Create() {
     return nullptr;
   }
   m->mask_ = kInitialCapacity - 1;
+  m->tag_ = KeyTag::Random();
   return m;
 }
 
@@ -76,7 +72,7 @@ void Manager::Destroy() {
 }
 
 size_t Manager::Find(const unsigned char *key) const {
-  uint32_t tag = KeyTag(key);
+  uint32_t tag = tag_(key);
   size_t i = HomeSlot(tag, mask_);
   for (uint64_t e; (e = table_[i]) != 0; i = (i + 1) & mask_) {
     if (EntryTag(e) == tag && SameKey(EntryQueue(e), key)) break;
@@ -116,7 +112,7 @@ int Manager::Get(const slotq_key &key, Queue **out, int *is_new) {
     }
     q = Queue::Create(key.bytes, SLOTQ_KEY_SIZE);  // an inline key: in the arena
     if (q == nullptr) return SLOTQ_ENOMEM;
-    table_[i] = MakeEntry(KeyTag(key.bytes), q->arena_index());  // keeps the creation handle
+    table_[i] = MakeEntry(tag_(key.bytes), q->arena_index());  // keeps the creation handle
     count_++;
     created = true;
   }
@@ -157,6 +153,17 @@ int Manager::Delete(Queue *q) {
 size_t Manager::Count() {
   std::lock_guard<std::mutex> l(mu_);
   return count_;
+}
+
+size_t Manager::LongestProbe() {
+  std::lock_guard<std::mutex> l(mu_);
+  size_t longest = 0;
+  for (size_t i = 0; i <= mask_; i++) {
+    if (table_[i] == 0) continue;
+    size_t run = ((i - HomeSlot(EntryTag(table_[i]), mask_)) & mask_) + 1;
+    if (run > longest) longest = run;
+  }
+  return longest;
 }
 
 }  // namespace slotq

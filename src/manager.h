@@ -8,6 +8,7 @@
 #include <mutex>
 #include <vector>
 
+#include "key_tag.h"
 #include "slotq.h"
 
 namespace slotq {
@@ -16,8 +17,8 @@ class Queue;
 
 /// Open addressing with linear probing over an array of 64-bit entries, each
 /// a queue's number in QueueArena (plus one; 0 is empty) and, above it, the
-/// key's first 4 bytes, which also choose the home slot (a SHA-1 digest is
-/// already uniformly spread). A probe touches a queue only when those bytes
+/// key's tag (key_tag.h: a hash seeded per manager), which also chooses the
+/// home slot. A probe touches a queue only when those bytes
 /// match, and growing never touches one, so with many queues a get misses
 /// the cache once in the table and once on its queue. The table doubles when
 /// 3/4 full. A queue in the table holds one handle for it.
@@ -32,6 +33,9 @@ class Manager {
   /// slotq_mgr_delete.
   int Delete(Queue *q);
   size_t Count();
+  /// The longest run of slots any key probes before it is found (1: every
+  /// key sits in its home slot). O(capacity); for tests and debugging.
+  size_t LongestProbe();
   /// Appends every queue to `out`, each with a handle for the caller.
   void Collect(std::vector<Queue *> *out);
   void SetMaxWaiters(uint32_t max) {
@@ -50,6 +54,7 @@ class Manager {
   size_t mask_ = 0;            // capacity - 1 (capacity is a power of two)
   size_t count_ = 0;
   uint32_t max_waiters_ = 0;  // 0: no cap
+  KeyTag tag_;                // set by Create, then immutable
 };
 
 }  // namespace slotq

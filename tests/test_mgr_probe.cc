@@ -1,0 +1,129 @@
+/* The manager's table stays short to probe whatever the keys look like:
+ * keys that differ only in a few bytes, or whose leading bytes repeat, must
+ * not pile onto one home slot (they did while the key's first 4 bytes chose
+ * it). Internal: it reads the table through Manager::LongestProbe, so it is
+ * built only with the static library. */
+// cmocka needs these headers before its own, and declares no C linkage.
+// clang-format off
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+extern "C" {
+#include <cmocka.h>
+}
+// clang-format on
+
+#include <string.h>
+
+#include "key_tag.h"
+#include "manager.h"
+#include "queue.h"
+
+namespace {
+
+constexpr uint32_t kKeys = 50000;
+// Linear probing at a load of at most 3/4: the longest run among 50,000
+// random keys is a few dozen slots. A key pattern that defeats the hash
+// makes it thousands (all 50,000 in one run with the old first-4-bytes home).
+constexpr size_t kLongestAllowed = 500;
+
+using KeyFor = void (*)(uint32_t i, unsigned char *key);
+
+size_t LongestProbeAfterInserting(KeyFor key_for) {
+  slotq::Manager *m = slotq::Manager::Create();
+  assert_non_null(m);
+  for (uint32_t i = 0; i < kKeys; i++) {
+    slotq_key k;
+    memset(&k, 0, sizeof(k));
+    key_for(i, k.bytes);
+    slotq::Queue *q;
+    int is_new = 0;
+    assert_int_equal(m->Get(k, &q, &is_new), SLOTQ_OK);
+    assert_int_equal(is_new, 1);  // the patterns give distinct keys
+    assert_int_equal(q->ExitState(SLOTQ_WAITER), SLOTQ_OK);
+    q->ReleaseHandle();
+  }
+  assert_int_equal(m->Count(), kKeys);
+  size_t longest = m->LongestProbe();
+  // Every key is still found where the table says.
+  for (uint32_t i = 0; i < kKeys; i++) {
+    slotq_key k;
+    memset(&k, 0, sizeof(k));
+    key_for(i, k.bytes);
+    slotq::Queue *q;
+    int is_new = 1;
+    assert_int_equal(m->Get(k, &q, &is_new), SLOTQ_OK);
+    assert_int_equal(is_new, 0);
+    assert_int_equal(q->ExitState(SLOTQ_WAITER), SLOTQ_OK);
+    q->ReleaseHandle();
+  }
+  m->Destroy();
+  return longest;
+}
+
+void CounterInLastBytes(uint32_t i, unsigned char *key) { memcpy(key + 16, &i, 4); }
+void CounterAfterFixedPrefix(uint32_t i, unsigned char *key) {
+  memset(key, 0xab, 4);
+  memcpy(key + 4, &i, 4);
+}
+void CounterAboveLowBits(uint32_t i, unsigned char *key) {
+  uint32_t v = i << 20;  // the low 20 bits of the first word never change
+  memcpy(key, &v, 4);
+  key[4] = static_cast<unsigned char>(i >> 12);
+}
+void CounterBigEndianAtEnd(uint32_t i, unsigned char *key) {
+  memset(key, 0x5a, 16);
+  key[16] = static_cast<unsigned char>(i >> 24);
+  key[17] = static_cast<unsigned char>(i >> 16);
+  key[18] = static_cast<unsigned char>(i >> 8);
+  key[19] = static_cast<unsigned char>(i);
+}
+void SpreadKeys(uint32_t i, unsigned char *key) {
+  // What SHA-1 digests look like to the table: every byte varies.
+  uint64_t z = i * 0x9e3779b97f4a7c15ULL + 1;
+  for (int b = 0; b < SLOTQ_KEY_SIZE; b++) {
+    z ^= z >> 29;
+    z *= 0xbf58476d1ce4e5b9ULL;
+    key[b] = static_cast<unsigned char>(z >> 56);
+  }
+}
+
+void ProbesStayShort(KeyFor key_for) {
+  size_t longest = LongestProbeAfterInserting(key_for);
+  print_message("longest probe over %u keys: %zu slots\n", kKeys, longest);
+  assert_in_range(longest, 1, kLongestAllowed);
+}
+
+void keys_differing_only_in_the_last_bytes(void **) { ProbesStayShort(CounterInLastBytes); }
+void keys_sharing_their_first_bytes(void **) { ProbesStayShort(CounterAfterFixedPrefix); }
+void keys_with_constant_low_bits(void **) { ProbesStayShort(CounterAboveLowBits); }
+void big_endian_counters(void **) { ProbesStayShort(CounterBigEndianAtEnd); }
+void digest_like_keys(void **) { ProbesStayShort(SpreadKeys); }
+
+void each_manager_draws_its_own_secret(void **) {
+  slotq::KeyTag a = slotq::KeyTag::Random();
+  slotq::KeyTag b = slotq::KeyTag::Random();
+  // Four keys all tagged alike by two independent secrets: odds 2^-128.
+  int same = 0;
+  for (uint32_t i = 0; i < 4; i++) {
+    unsigned char key[SLOTQ_KEY_SIZE] = {};
+    CounterInLastBytes(i, key);
+    if (a(key) == b(key)) same++;
+  }
+  assert_int_not_equal(same, 4);
+}
+
+}  // namespace
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(keys_differing_only_in_the_last_bytes),
+      cmocka_unit_test(keys_sharing_their_first_bytes),
+      cmocka_unit_test(keys_with_constant_low_bits),
+      cmocka_unit_test(big_endian_counters),
+      cmocka_unit_test(digest_like_keys),
+      cmocka_unit_test(each_manager_draws_its_own_secret),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
