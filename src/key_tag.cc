@@ -20,8 +20,11 @@ uint64_t Mix64(uint64_t z) {
 KeyTag KeyTag::Random() {
   KeyTag t;
   if (getrandom(t.secret_, sizeof(t.secret_), GRND_NONBLOCK) == sizeof(t.secret_)) return t;
-  // No entropy yet (early boot) or no getrandom: still different per manager
-  // and per run, which is what keeps keys from lining up by accident.
+  return WithoutEntropy();
+}
+
+KeyTag KeyTag::WithoutEntropy() {
+  KeyTag t;
   static std::atomic<uint64_t> counter{0};
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

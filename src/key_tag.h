@@ -19,9 +19,13 @@ namespace slotq {
 
 class KeyTag {
  public:
-  /// A tagger with a fresh secret (getrandom, or a mix of clock, address and
-  /// a counter if the kernel has no entropy to give).
+  /// A tagger with a fresh secret from getrandom.
   static KeyTag Random();
+  /// Random()'s fallback when the kernel has no entropy to give (early boot)
+  /// or no getrandom: a secret still different per manager and per run,
+  /// which keeps keys from lining up by accident, though not from an
+  /// attacker who can guess the clock.
+  static KeyTag WithoutEntropy();
 
   /// The key's tag: every bit depends on all SLOTQ_KEY_SIZE bytes.
   uint32_t operator()(const unsigned char *key) const {

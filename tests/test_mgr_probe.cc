@@ -101,10 +101,8 @@ void keys_with_constant_low_bits(void **) { ProbesStayShort(CounterAboveLowBits)
 void big_endian_counters(void **) { ProbesStayShort(CounterBigEndianAtEnd); }
 void digest_like_keys(void **) { ProbesStayShort(SpreadKeys); }
 
-void each_manager_draws_its_own_secret(void **) {
-  slotq::KeyTag a = slotq::KeyTag::Random();
-  slotq::KeyTag b = slotq::KeyTag::Random();
-  // Four keys all tagged alike by two independent secrets: odds 2^-128.
+// Four keys all tagged alike by two independent secrets: odds 2^-128.
+void AssertSecretsDiffer(const slotq::KeyTag &a, const slotq::KeyTag &b) {
   int same = 0;
   for (uint32_t i = 0; i < 4; i++) {
     unsigned char key[SLOTQ_KEY_SIZE] = {};
@@ -112,6 +110,14 @@ void each_manager_draws_its_own_secret(void **) {
     if (a(key) == b(key)) same++;
   }
   assert_int_not_equal(same, 4);
+}
+
+void each_manager_draws_its_own_secret(void **) {
+  AssertSecretsDiffer(slotq::KeyTag::Random(), slotq::KeyTag::Random());
+}
+
+void secrets_differ_without_entropy_too(void **) {
+  AssertSecretsDiffer(slotq::KeyTag::WithoutEntropy(), slotq::KeyTag::WithoutEntropy());
 }
 
 }  // namespace
@@ -124,6 +130,7 @@ int main(void) {
       cmocka_unit_test(big_endian_counters),
       cmocka_unit_test(digest_like_keys),
       cmocka_unit_test(each_manager_draws_its_own_secret),
+      cmocka_unit_test(secrets_differ_without_entropy_too),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
