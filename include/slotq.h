@@ -902,10 +902,17 @@ SLOTQ_API int slotq_dequeuer_stop(slotq_dequeuer_t *deq);
  * cancellation references. NULL is a no-op.
  *
  * A slot it holds (lent and not acquired, or handed while armed and not
- * collected) goes back to the queue. If a notification of this dequeuer is
- * being delivered on another thread, this sleeps until that callback returns;
+ * collected) goes back to the queue. Once this is called, no notification of
+ * the dequeuer starts: one decided but not yet delivered is dropped (no
+ * callback, no eventfd write). If its callback is running on another thread,
+ * this sleeps until that callback returns (so two callbacks running at once
+ * must not free each other's dequeuers: each would wait for the other);
  * called from inside its own notification callback, it returns at once and
- * the dequeuer is freed when the callback returns.
+ * the dequeuer is freed when the callback returns. It never waits for a
+ * notification that has not started, so it may be called from any callback,
+ * including another dequeuer's callback on the thread that owes this one a
+ * notification; the dequeuer is then freed (its references dropped, its
+ * eventfd closed) when that thread reaches the dropped notification.
  *
  * No thread may be inside slotq_dequeuer_next() on it, or use it afterwards:
  * stop it and let that call return first. (The library cannot detect a use

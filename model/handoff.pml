@@ -44,9 +44,10 @@
  *     blocked and spin reports an invalid end state.
  *
  * Abstractions: LIFO order is kept exactly; latencies, counters, the manager
- * and event-driven (armed) dequeuers are left out; a caller makes at most
- * MAXNEXT calls to Next; the TIMEOUTS=1 run lets any wait time out at any
- * moment (the container's idle timeout is always nondeterministic).
+ * and event-driven (armed) dequeuers are left out (armed.pml models them);
+ * a caller makes at most MAXNEXT calls to Next; the TIMEOUTS=1 run lets any
+ * wait time out at any moment (the container's idle timeout is always
+ * nondeterministic).
  */
 
 #ifndef NT

@@ -233,32 +233,44 @@ int Dequeuer::Arm() {
 }
 
 void Dequeuer::Notify() {
-  slotq_notify_fn fn;
-  void *arg;
-  int fd;
+  slotq_notify_fn fn = nullptr;
+  void *arg = nullptr;
+  int fd = -1;
+  bool deliver;
   {
     MutexLock l(&queue_->mu_);
-    fn = notify_fn_;
-    arg = notify_arg_;
-    fd = fd_;
+    // Once the host freed the dequeuer, nothing of it may reach the host
+    // again: a notification owed but not started is dropped. (It may be
+    // owed by the very thread that freed it, from inside another
+    // dequeuer's callback, so Free() cannot wait for it.)
+    deliver = !freeing_;
+    if (deliver) {
+      running_++;
+      fn = notify_fn_;
+      arg = notify_arg_;
+      fd = fd_;
+    }
   }
-  NotifyingFrame frame{this, t_notifying};
-  t_notifying = &frame;
-  if (fn != nullptr) fn(arg);
-  if (fd >= 0) {
-    uint64_t one = 1;
-    ssize_t n = write(fd, &one, sizeof(one));
-    (void)n;  // EAGAIN only when the counter is saturated: still readable
+  if (deliver) {
+    NotifyingFrame frame{this, t_notifying};
+    t_notifying = &frame;
+    if (fn != nullptr) fn(arg);
+    if (fd >= 0) {
+      uint64_t one = 1;
+      ssize_t n = write(fd, &one, sizeof(one));
+      (void)n;  // EAGAIN only when the counter is saturated: still readable
+    }
+    t_notifying = frame.outer;
   }
-  t_notifying = frame.outer;
   bool finish;
   PendingWake wake;
   {
     MutexLock l(&queue_->mu_);
+    if (deliver) running_--;
     notifying_--;
     finish = free_deferred_ && notifying_ == 0;
-    if (notifying_ == 0 && free_waiter_ != nullptr) {
-      // Free() sleeps until the last notification in flight returns.
+    if (running_ == 0 && free_waiter_ != nullptr) {
+      // Free() sleeps until no callback of ours runs on another thread.
       wake.word = &free_waiter_->word;
       wake.old = SetPayload(wake.word, kPayloadMask, kParkHanded);
       free_waiter_ = nullptr;
@@ -279,15 +291,16 @@ bool Dequeuer::OnNotifyingThread() const {
 
 void Dequeuer::Free() {
   stopped_.store(true, std::memory_order_release);
-  // Called from our own notification callback, the free is finished by that
-  // notification once it returns (Notify); otherwise we let notifications
-  // already decided on other threads finish first: they are short host
-  // callbacks, and no new one can start once we are stopped and disarmed.
-  bool deferred = OnNotifyingThread();
+  // Called from our own notification callback, we cannot wait for that
+  // callback to return; otherwise we wait for callbacks running on other
+  // threads: they are short host code that may still use this dequeuer.
+  bool own = OnNotifyingThread();
+  bool deferred;
   {
     AfterUnlock after;
     queue_->mu_.Lock();
-    while (!deferred && notifying_ > 0) {
+    freeing_ = true;  // from now on, no callback of ours starts (Notify)
+    while (!own && running_ > 0) {
       // Sleep until Notify() says the last one returned. Without a parker
       // (out of memory) fall back to yielding between looks.
       Parker *parker = ThisThreadParker();
@@ -306,6 +319,9 @@ void Dequeuer::Free() {
       queue_->mu_.Lock();
     }
     StopLocked(&after, false, false);
+    // Notifications still owed (ours, or dropped ones not yet reached by
+    // their threads) hold a pointer to us: the last of them frees us.
+    deferred = notifying_ > 0;
     free_deferred_ = deferred;
     queue_->mu_.Unlock();
   }

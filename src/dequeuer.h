@@ -39,7 +39,9 @@ class Dequeuer {
   int Fd(int *fd);
   int Arm();
 
-  /// Delivers one notification counted in notifying_ (no lock held).
+  /// Delivers one notification counted in notifying_ (no lock held): runs
+  /// the host's callback and signals the eventfd, unless Free() was called
+  /// meanwhile, and finishes a Free() that waits for it.
   void Notify();
 
  private:
@@ -104,9 +106,11 @@ class Dequeuer {
   bool armed_ = false;             // an event-driven host wants one notification
   Token *handed_ = nullptr;        // handed to us, not yet returned by Next() (a reference)
   Token *lent_ = nullptr;          // returned by Next(), not acquired yet (a reference)
-  uint32_t notifying_ = 0;         // notifications decided but not yet delivered
-  bool free_deferred_ = false;     // Free() was called from our own notification
-  Parker *free_waiter_ = nullptr;  // Free() sleeps here until notifying_ is 0
+  uint32_t notifying_ = 0;         // notifications decided and not finished (see Notify)
+  uint32_t running_ = 0;           // of those, the ones running the host's callback now
+  bool freeing_ = false;           // Free() was called: notifications not started are dropped
+  bool free_deferred_ = false;     // the last notification to finish completes Free()
+  Parker *free_waiter_ = nullptr;  // Free() sleeps here until running_ is 0
   slotq_notify_fn notify_fn_ = nullptr;
   void *notify_arg_ = nullptr;
   int fd_ = -1;  // eventfd, or -1
