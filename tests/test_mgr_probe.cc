@@ -30,34 +30,28 @@ constexpr size_t kLongestAllowed = 500;
 
 using KeyFor = void (*)(uint32_t i, unsigned char *key);
 
+// Gets key i's queue (and leaves Waiter again); `created` says whether this
+// get must have created it.
+void GetKey(slotq::Manager *m, KeyFor key_for, uint32_t i, int created) {
+  slotq_key k;
+  memset(&k, 0, sizeof(k));
+  key_for(i, k.bytes);
+  slotq::Queue *q;
+  int is_new = -1;
+  assert_int_equal(m->Get(k, &q, &is_new), SLOTQ_OK);
+  assert_int_equal(is_new, created);  // the patterns give distinct keys
+  assert_int_equal(q->ExitState(SLOTQ_WAITER), SLOTQ_OK);
+  q->ReleaseHandle();
+}
+
 size_t LongestProbeAfterInserting(KeyFor key_for) {
   slotq::Manager *m = slotq::Manager::Create();
   assert_non_null(m);
-  for (uint32_t i = 0; i < kKeys; i++) {
-    slotq_key k;
-    memset(&k, 0, sizeof(k));
-    key_for(i, k.bytes);
-    slotq::Queue *q;
-    int is_new = 0;
-    assert_int_equal(m->Get(k, &q, &is_new), SLOTQ_OK);
-    assert_int_equal(is_new, 1);  // the patterns give distinct keys
-    assert_int_equal(q->ExitState(SLOTQ_WAITER), SLOTQ_OK);
-    q->ReleaseHandle();
-  }
+  for (uint32_t i = 0; i < kKeys; i++) GetKey(m, key_for, i, 1);
   assert_int_equal(m->Count(), kKeys);
   size_t longest = m->LongestProbe();
   // Every key is still found where the table says.
-  for (uint32_t i = 0; i < kKeys; i++) {
-    slotq_key k;
-    memset(&k, 0, sizeof(k));
-    key_for(i, k.bytes);
-    slotq::Queue *q;
-    int is_new = 1;
-    assert_int_equal(m->Get(k, &q, &is_new), SLOTQ_OK);
-    assert_int_equal(is_new, 0);
-    assert_int_equal(q->ExitState(SLOTQ_WAITER), SLOTQ_OK);
-    q->ReleaseHandle();
-  }
+  for (uint32_t i = 0; i < kKeys; i++) GetKey(m, key_for, i, 0);
   m->Destroy();
   return longest;
 }

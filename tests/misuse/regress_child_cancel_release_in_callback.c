@@ -24,6 +24,7 @@
 /* cmocka.h needs the four headers above. */
 #include <cmocka.h>
 
+#include "hang_guard.h"
 #include "slotq.h"
 
 typedef struct child_ctx {
@@ -62,10 +63,7 @@ static void child_released_inside_its_callback_during_parent_cancel(void **state
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, cancel_main, parent), 0);
     /* Hang guard only: a correct library returns at once. */
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += 10;
-    int jrc = pthread_timedjoin_np(th, NULL, &until);
+    int jrc = join_within(th, 10);
     if (jrc == ETIMEDOUT) fail_msg("slotq_cancel_cancel(parent) never returned (round %d)", round);
     assert_int_equal(jrc, 0);
     assert_int_equal(x.runs, 1);
@@ -98,10 +96,7 @@ static void child_unregistering_itself_after_host_released_it(void **state) {
     x.child = NULL;
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, cancel_main, parent), 0);
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += 10;
-    int jrc = pthread_timedjoin_np(th, NULL, &until);
+    int jrc = join_within(th, 10);
     if (jrc == ETIMEDOUT) fail_msg("slotq_cancel_cancel(parent) never returned (round %d)", round);
     assert_int_equal(jrc, 0);
     assert_int_equal(x.runs, 1);

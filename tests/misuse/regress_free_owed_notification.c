@@ -22,123 +22,109 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <time.h>
 /* cmocka.h needs the four headers above. */
 #include <cmocka.h>
 
+#include "hang_guard.h"
 #include "misuse_util.h"
 #include "slotq.h"
 
-typedef struct pair {
-  slotq_dequeuer_t *a, *b;
+/* Queue "k" with two slots; x holds one lent (from next) and one handed
+ * (armed, not collected); then a and b arm, in that order, with nothing
+ * idle. Stopping x gives the lent slot to a and the handed one to b. */
+typedef struct scene {
+  slotq_queue_t *q;
+  test_slot s[2];
+  slotq_dequeuer_t *x, *a, *b;
+  slotq_token_t *lent;
   int a_calls, b_calls;
-} pair;
+  int b_fd; /* b's eventfd, or -1 when b has a callback */
+} scene;
 
 static void on_a_free_b(void *arg) {
-  pair *p = (pair *)arg;
-  p->a_calls++;
-  slotq_dequeuer_free(p->b);
-  p->b = NULL;
+  scene *sc = (scene *)arg;
+  sc->a_calls++;
+  slotq_dequeuer_free(sc->b);
+  sc->b = NULL;
 }
 
-static void on_b(void *arg) { ((pair *)arg)->b_calls++; }
+static void on_b(void *arg) { ((scene *)arg)->b_calls++; }
 
 static void *stop_main(void *d) {
   slotq_dequeuer_stop((slotq_dequeuer_t *)d);
   return NULL;
 }
 
-/* Stops x on another thread; fails if the stop does not return in 10 s. */
-static void stop_with_hang_guard(slotq_dequeuer_t *x) {
-  pthread_t th;
-  assert_int_equal(pthread_create(&th, NULL, stop_main, x), 0);
-  struct timespec until;
-  clock_gettime(CLOCK_REALTIME, &until);
-  until.tv_sec += 10;
-  int jrc = pthread_timedjoin_np(th, NULL, &until);
-  if (jrc == ETIMEDOUT)
-    fail_msg("slotq_dequeuer_stop() never returned: the free in A's callback hangs");
-  assert_int_equal(jrc, 0);
-}
-
-/*
- * Two slots on queue "k"; x holds one lent (from next) and one handed (armed,
- * not collected); then a and b arm, in that order, with nothing idle. Stopping
- * x gives the lent slot to a and the handed one to b.
- */
-static void set_up(slotq_queue_t **q, test_slot s[2], slotq_dequeuer_t **x, slotq_token_t **lent,
-                   pair *p, int b_uses_fd, int *b_fd) {
-  memset(s, 0, 2 * sizeof *s);
-  assert_int_equal(slotq_queue_create("k", 1, q), SLOTQ_OK);
-  assert_int_equal(queue_test_slot(*q, &s[0]), SLOTQ_OK);
-  assert_int_equal(queue_test_slot(*q, &s[1]), SLOTQ_OK);
-  assert_int_equal(slotq_start_dequeuer(*q, NULL, x), SLOTQ_OK);
-  assert_int_equal(slotq_dequeuer_next(*x, 0, NULL, lent), SLOTQ_OK);
-  assert_int_equal(slotq_dequeuer_arm(*x), SLOTQ_OK); /* takes the other slot at once */
-  assert_int_equal(queue_len(*q), 0);
-  assert_int_equal(slotq_start_dequeuer(*q, NULL, &p->a), SLOTQ_OK);
-  assert_int_equal(slotq_dequeuer_set_notify(p->a, on_a_free_b, p), SLOTQ_OK);
-  assert_int_equal(slotq_dequeuer_arm(p->a), SLOTQ_OK);
-  assert_int_equal(slotq_start_dequeuer(*q, NULL, &p->b), SLOTQ_OK);
+static void set_up(scene *sc, int b_uses_fd) {
+  memset(sc, 0, sizeof *sc);
+  sc->b_fd = -1;
+  assert_int_equal(slotq_queue_create("k", 1, &sc->q), SLOTQ_OK);
+  assert_int_equal(queue_test_slot(sc->q, &sc->s[0]), SLOTQ_OK);
+  assert_int_equal(queue_test_slot(sc->q, &sc->s[1]), SLOTQ_OK);
+  assert_int_equal(slotq_start_dequeuer(sc->q, NULL, &sc->x), SLOTQ_OK);
+  assert_int_equal(slotq_dequeuer_next(sc->x, 0, NULL, &sc->lent), SLOTQ_OK);
+  assert_int_equal(slotq_dequeuer_arm(sc->x), SLOTQ_OK); /* takes the other slot at once */
+  assert_int_equal(queue_len(sc->q), 0);
+  assert_int_equal(slotq_start_dequeuer(sc->q, NULL, &sc->a), SLOTQ_OK);
+  assert_int_equal(slotq_dequeuer_set_notify(sc->a, on_a_free_b, sc), SLOTQ_OK);
+  assert_int_equal(slotq_dequeuer_arm(sc->a), SLOTQ_OK);
+  assert_int_equal(slotq_start_dequeuer(sc->q, NULL, &sc->b), SLOTQ_OK);
   if (b_uses_fd) {
-    assert_int_equal(slotq_dequeuer_fd(p->b, b_fd), SLOTQ_OK);
+    assert_int_equal(slotq_dequeuer_fd(sc->b, &sc->b_fd), SLOTQ_OK);
   } else {
-    assert_int_equal(slotq_dequeuer_set_notify(p->b, on_b, p), SLOTQ_OK);
+    assert_int_equal(slotq_dequeuer_set_notify(sc->b, on_b, sc), SLOTQ_OK);
   }
-  assert_int_equal(slotq_dequeuer_arm(p->b), SLOTQ_OK);
+  assert_int_equal(slotq_dequeuer_arm(sc->b), SLOTQ_OK);
 }
 
-static void tear_down(slotq_queue_t *q, test_slot s[2], slotq_dequeuer_t *x, slotq_token_t *lent,
-                      pair *p) {
-  slotq_token_release(lent);
-  slotq_dequeuer_free(x);
-  slotq_dequeuer_free(p->a);
-  slotq_queue_release(q);
+/* Stops x on another thread, then checks what both tests expect. */
+static void stop_x(scene *sc) {
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, stop_main, sc->x), 0);
+  int jrc = join_within(th, 10);
+  if (jrc == ETIMEDOUT)
+    fail_msg("slotq_dequeuer_stop() never returned: the free in a's callback hangs");
+  assert_int_equal(jrc, 0);
+  assert_int_equal(sc->a_calls, 1);
+  assert_null(sc->b);
+  /* The slot handed to b went back to the queue when b was freed. */
+  assert_int_equal(queue_len(sc->q), 1);
+}
+
+static void tear_down(scene *sc) {
+  slotq_token_release(sc->lent);
+  slotq_dequeuer_free(sc->x);
+  slotq_dequeuer_free(sc->a);
+  slotq_queue_release(sc->q);
   for (int i = 0; i < 2; i++) {
-    slotq_token_release(s[i].token);
-    assert_int_equal(s[i].closes, 1); /* discarded at shutdown, or still on a's hands */
-    assert_int_equal(s[i].releases, 1);
+    slotq_token_release(sc->s[i].token);
+    assert_int_equal(sc->s[i].closes, 1); /* discarded at shutdown */
+    assert_int_equal(sc->s[i].releases, 1);
   }
 }
 
 static void freeing_a_dequeuer_this_thread_owes_a_notification(void **state) {
   (void)state;
-  slotq_queue_t *q;
-  test_slot s[2];
-  slotq_dequeuer_t *x;
-  slotq_token_t *lent;
-  pair p = {0};
-  set_up(&q, s, &x, &lent, &p, 0, NULL);
-
-  stop_with_hang_guard(x);
-  assert_int_equal(p.a_calls, 1);
+  scene sc;
+  set_up(&sc, 0);
+  stop_x(&sc);
   /* b was freed before its notification started: its callback never runs. */
-  assert_int_equal(p.b_calls, 0);
-  /* The slot handed to b went back to the queue when b was freed. */
-  assert_int_equal(queue_len(q), 1);
-  tear_down(q, s, x, lent, &p);
+  assert_int_equal(sc.b_calls, 0);
+  tear_down(&sc);
 }
 
 static void the_dropped_notification_writes_no_freed_eventfd(void **state) {
   (void)state;
-  slotq_queue_t *q;
-  test_slot s[2];
-  slotq_dequeuer_t *x;
-  slotq_token_t *lent;
-  pair p = {0};
-  int fd = -1;
-  set_up(&q, s, &x, &lent, &p, 1, &fd);
-  assert_true(fd >= 0);
-
-  stop_with_hang_guard(x);
-  assert_int_equal(p.a_calls, 1);
+  scene sc;
+  set_up(&sc, 1);
+  assert_true(sc.b_fd >= 0);
+  stop_x(&sc);
   /* The free completed when the stop reached b's notification: the eventfd
    * is closed (nothing else in this test opens files meanwhile). */
   errno = 0;
-  assert_int_equal(fcntl(fd, F_GETFD), -1);
+  assert_int_equal(fcntl(sc.b_fd, F_GETFD), -1);
   assert_int_equal(errno, EBADF);
-  assert_int_equal(queue_len(q), 1);
-  tear_down(q, s, x, lent, &p);
+  tear_down(&sc);
 }
 
 int main(void) {
