@@ -289,7 +289,7 @@ static int cancel_reason(const scancel *c) {
 /* CancelToken::Fire(reason): the first reason sticks; callbacks and children run. */
 static void model_cancel(int ci);
 
-static void model_return_lent(sdeq *d);
+static void model_give_back(sdeq *d, int handed);
 static void model_stop(sdeq *d, int notify);
 
 static void model_fire(int ci, int reason) {
@@ -422,22 +422,19 @@ static void model_hand_or_push(int ti) {
   d->handed = ti;
 }
 
-/* Queue::GiveBack of the lent token: back to a waiter or the stack if
- * nobody acquired or ejected it meanwhile; else the reference is dropped. */
-static void model_return_lent(sdeq *d) {
-  if (d->lent < 0) return;
-  stoken *t = &g_t[d->lent];
-  d->lent = -1;
-  t->lent_to = -1;
-  if (t->state == SLOTQ_TOKEN_LENT) model_hand_or_push((int)(t - g_t));
-}
-
-/* The same for a token handed to an armed dequeuer and not collected. */
-static void model_give_back_handed(sdeq *d) {
-  if (d->handed < 0) return;
-  stoken *t = &g_t[d->handed];
-  d->handed = -1;
-  t->handed_to = -1;
+/* Queue::GiveBack of the token d holds, lent (`handed` 0) or handed to it
+ * while armed and not collected (`handed` 1): back to a waiter or the stack
+ * if nobody acquired or ejected it meanwhile; else the reference is dropped. */
+static void model_give_back(sdeq *d, int handed) {
+  int *held = handed ? &d->handed : &d->lent;
+  if (*held < 0) return;
+  stoken *t = &g_t[*held];
+  *held = -1;
+  if (handed) {
+    t->handed_to = -1;
+  } else {
+    t->lent_to = -1;
+  }
   if (t->state == SLOTQ_TOKEN_LENT) model_hand_or_push((int)(t - g_t));
 }
 
@@ -446,8 +443,8 @@ static void model_give_back_handed(sdeq *d) {
 static void model_stop(sdeq *d, int notify) {
   if (d->armed && notify) d->notes_expected++;
   d->armed = 0;
-  model_return_lent(d);
-  model_give_back_handed(d);
+  model_give_back(d, 0);
+  model_give_back(d, 1);
 }
 
 static void stats_record(squeue *q, int s, uint64_t lat) {
@@ -857,7 +854,7 @@ static void do_arm(reader *r) {
     return;
   }
   if (d->handed >= 0 && g_t[d->handed].state != SLOTQ_TOKEN_LENT) {
-    model_give_back_handed(d); /* ejected or acquired: not worth a notification */
+    model_give_back(d, 1); /* ejected or acquired: not worth a notification */
   }
   squeue *q = &g_sq[d->sq];
   if (d->handed >= 0) {
@@ -1203,10 +1200,10 @@ static void step(reader *r) {
         return;
       }
       rc = slotq_dequeuer_next(d->h, 0, cancel_handle(ci), &h);
-      model_return_lent(d); /* which may hand it to d itself, if armed first */
+      model_give_back(d, 0); /* which may hand it to d itself, if armed first */
       squeue *q = &g_sq[d->sq];
       if (d->handed >= 0 && g_t[d->handed].state != SLOTQ_TOKEN_LENT) {
-        model_give_back_handed(d); /* ejected or acquired before collection: skipped */
+        model_give_back(d, 1); /* ejected or acquired before collection: skipped */
       }
       if (d->handed >= 0) {
         EXPECT_EQ(rc, SLOTQ_OK);
