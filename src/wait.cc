@@ -60,24 +60,25 @@ constexpr int64_t kMaxBudgetNs = 20000;
 constexpr int64_t kProbeNs = 1000;  // a spin now and then when the budget is zero
 constexpr unsigned kProbeEvery = 64;
 
-std::atomic<int64_t> g_budget[static_cast<int>(WaitKind::kCount)] = {{kInitialBudgetNs},
-                                                                     {kInitialBudgetNs},
-                                                                     {kInitialBudgetNs},
-                                                                     {kInitialBudgetNs},
-                                                                     {kInitialBudgetNs}};
+// One budget per WaitKind; each starts at kInitialBudgetNs by itself, so a
+// new kind needs no initializer here.
+struct Budget {
+  std::atomic<int64_t> ns{kInitialBudgetNs};
+};
+Budget g_budget[static_cast<int>(WaitKind::kCount)];
 std::atomic<unsigned> g_probe_tick{0};
 
 }  // namespace
 
 int64_t SpinPolicy::BudgetNs(WaitKind kind) {
-  int64_t b = g_budget[static_cast<int>(kind)].load(std::memory_order_relaxed);
+  int64_t b = g_budget[static_cast<int>(kind)].ns.load(std::memory_order_relaxed);
   if (b > 0) return b;
   return g_probe_tick.fetch_add(1, std::memory_order_relaxed) % kProbeEvery == 0 ? kProbeNs : 0;
 }
 
 void SpinPolicy::Report(WaitKind kind, bool succeeded) {
   // Races between threads only blur the estimate; no lock needed.
-  std::atomic<int64_t> &budget = g_budget[static_cast<int>(kind)];
+  std::atomic<int64_t> &budget = g_budget[static_cast<int>(kind)].ns;
   int64_t b = budget.load(std::memory_order_relaxed);
   if (succeeded) {
     b = b < kInitialBudgetNs ? kInitialBudgetNs : b + b / 2;
