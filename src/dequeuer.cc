@@ -301,8 +301,8 @@ void Dequeuer::Free() {
     queue_->mu_.Lock();
     freeing_ = true;  // from now on, no callback of ours starts (Notify)
     while (!own && running_ > 0) {
-      // Sleep until Notify() says the last one returned. Without a parker
-      // (out of memory) fall back to yielding between looks.
+      // Sleep until Notify() says the last running callback returned.
+      // Without a parker (out of memory) fall back to yielding between looks.
       Parker *parker = ThisThreadParker();
       if (parker != nullptr) {
         SetPayload(&parker->word, kPayloadMask, kParkWaiting);

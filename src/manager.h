@@ -18,10 +18,10 @@ class Queue;
 /// Open addressing with linear probing over an array of 64-bit entries, each
 /// a queue's number in QueueArena (plus one; 0 is empty) and, above it, the
 /// key's tag (key_tag.h: a hash seeded per manager), which also chooses the
-/// home slot. A probe touches a queue only when those bytes
-/// match, and growing never touches one, so with many queues a get misses
-/// the cache once in the table and once on its queue. The table doubles when
-/// 3/4 full. A queue in the table holds one handle for it.
+/// home slot. A probe touches a queue only when the tags match, and growing
+/// never touches one, so with many queues a get misses the cache once in
+/// the table and once on its queue. The table doubles when 3/4 full. A
+/// queue in the table holds one handle for it.
 class Manager {
  public:
   static Manager *Create();
