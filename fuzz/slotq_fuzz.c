@@ -361,6 +361,15 @@ static void stack_push(squeue *q, int ti) {
   g_t[ti].on_stack = 1;
 }
 
+/* Queue::PopLent: the newest idle slot (LIFO), now lent; the caller records
+ * to whom. The stack must not be empty. */
+static int stack_pop_lent(squeue *q) {
+  int ti = q->stack[--q->depth];
+  g_t[ti].on_stack = 0;
+  g_t[ti].state = SLOTQ_TOKEN_LENT;
+  return ti;
+}
+
 static void stack_remove(squeue *q, int ti) {
   for (int i = 0; i < q->depth; i++) {
     if (q->stack[i] == ti) {
@@ -868,10 +877,7 @@ static void do_arm(reader *r) {
     d->notes_expected++;
   } else if (q->depth > 0) {
     EXPECT_EQ(rc, SLOTQ_OK);
-    int ti = q->stack[q->depth - 1]; /* LIFO */
-    q->depth--;
-    g_t[ti].on_stack = 0;
-    g_t[ti].state = SLOTQ_TOKEN_LENT;
+    int ti = stack_pop_lent(q);
     g_t[ti].handed_to = di;
     d->handed = ti;
     d->notes_expected++;
@@ -1223,12 +1229,9 @@ static void step(reader *r) {
         EXPECT_EQ(rc, SLOTQ_ETIMEDOUT);
       } else {
         EXPECT_EQ(rc, SLOTQ_OK);
-        int ti = q->stack[q->depth - 1]; /* LIFO */
+        int ti = stack_pop_lent(q);
         stoken *t = &g_t[ti];
         EXPECT(h == t->h);
-        q->depth--;
-        t->on_stack = 0;
-        t->state = SLOTQ_TOKEN_LENT;
         t->lent_to = di;
         t->user_refs++;
         d->lent = ti;
