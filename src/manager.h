@@ -36,6 +36,8 @@ class Manager {
   /// The longest run of slots any key probes before it is found (1: every
   /// key sits in its home slot). O(capacity); for tests and debugging.
   size_t LongestProbe();
+  /// The tag this manager gives `key` (immutable, so no lock); for tests.
+  uint32_t TagOf(const slotq_key &key) const { return tag_(key.bytes); }
   /// Appends every queue to `out`, each with a handle for the caller.
   void Collect(std::vector<Queue *> *out);
   void SetMaxWaiters(uint32_t max) {

@@ -96,22 +96,34 @@ void big_endian_counters(void **) { ProbesStayShort(CounterBigEndianAtEnd); }
 void digest_like_keys(void **) { ProbesStayShort(SpreadKeys); }
 
 // Four keys all tagged alike by two independent secrets: odds 2^-128.
-void AssertSecretsDiffer(const slotq::KeyTag &a, const slotq::KeyTag &b) {
+template <class TagA, class TagB>
+void AssertTagsDiffer(TagA a, TagB b) {
   int same = 0;
   for (uint32_t i = 0; i < 4; i++) {
-    unsigned char key[SLOTQ_KEY_SIZE] = {};
-    CounterInLastBytes(i, key);
-    if (a(key) == b(key)) same++;
+    slotq_key k;
+    memset(&k, 0, sizeof(k));
+    CounterInLastBytes(i, k.bytes);
+    if (a(k) == b(k)) same++;
   }
   assert_int_not_equal(same, 4);
 }
 
 void each_manager_draws_its_own_secret(void **) {
-  AssertSecretsDiffer(slotq::KeyTag::Random(), slotq::KeyTag::Random());
+  slotq::Manager *m1 = slotq::Manager::Create();
+  slotq::Manager *m2 = slotq::Manager::Create();
+  assert_non_null(m1);
+  assert_non_null(m2);
+  AssertTagsDiffer([m1](const slotq_key &k) { return m1->TagOf(k); },
+                   [m2](const slotq_key &k) { return m2->TagOf(k); });
+  m1->Destroy();
+  m2->Destroy();
 }
 
 void secrets_differ_without_entropy_too(void **) {
-  AssertSecretsDiffer(slotq::KeyTag::WithoutEntropy(), slotq::KeyTag::WithoutEntropy());
+  slotq::KeyTag a = slotq::KeyTag::WithoutEntropy();
+  slotq::KeyTag b = slotq::KeyTag::WithoutEntropy();
+  AssertTagsDiffer([&a](const slotq_key &k) { return a(k.bytes); },
+                   [&b](const slotq_key &k) { return b(k.bytes); });
 }
 
 }  // namespace
