@@ -50,6 +50,13 @@
  *   function that runs it.
  * - Latencies are unsigned 64-bit numbers in whatever unit the host chooses;
  *   latencies the library records itself (slotq_token_exec()) are nanoseconds.
+ * - After fork(), the child may use the library on objects it creates itself,
+ *   whatever the parent's other threads were doing: the library holds its
+ *   process-wide locks across fork(), and the child's first deadline
+ *   (slotq_cancel_create_deadline()) starts a timer thread of its own. The
+ *   child must not use, nor release, handles made before the fork: they may
+ *   be held or waited on by threads the child does not have. A child that
+ *   only calls exec() needs nothing.
  *
  * @section lifecycle Life of a slot
  *

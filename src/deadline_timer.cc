@@ -1,11 +1,12 @@
 #include "deadline_timer.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <new>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -26,11 +27,18 @@ class DeadlineTimer {
  public:
   bool Watch(CancelToken *token, int64_t deadline_ns) {
     std::unique_lock<std::mutex> l(mu_);
-    // Both steps that can throw come first, so a failure changes nothing.
+    // The steps that can fail come first, so a failure changes nothing.
     heap_.reserve(heap_.size() + 1);
     if (!running_) {
-      std::thread t([this] { Run(); });
-      t.detach();
+      // A plain detached pthread: std::thread would keep its state on the
+      // heap, lost in a forked child, where the thread does not exist.
+      pthread_attr_t attr;
+      if (pthread_attr_init(&attr) != 0) return false;
+      pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+      pthread_t thread;
+      int rc = pthread_create(&thread, &attr, &DeadlineTimer::RunThread, this);
+      pthread_attr_destroy(&attr);
+      if (rc != 0) return false;
       running_ = true;
     }
     heap_.push_back(Entry(deadline_ns, token));
@@ -51,7 +59,34 @@ class DeadlineTimer {
     return false;
   }
 
+  // fork(): the timer thread is not copied into the child, and a lock held
+  // by another thread would stay held there. So the lock is held across
+  // fork(); in the child, the next deadline starts a new thread, and the
+  // parent's tokens, which the child must not use, are never fired: they
+  // move to orphans_, never read, which only keeps them reachable.
+  void LockForFork() { mu_.lock(); }
+  void UnlockInParent() { mu_.unlock(); }
+  void ResetInChild() {
+    if (orphans_.empty()) {
+      orphans_.swap(heap_);
+    } else {
+      try {
+        orphans_.insert(orphans_.end(), heap_.begin(), heap_.end());
+      } catch (...) {  // out of memory: forget them, as unreachable as they are
+      }
+      heap_.clear();
+    }
+    running_ = false;
+    new (&cv_) std::condition_variable();  // the parent's may count waiters not copied
+    mu_.unlock();
+  }
+
  private:
+  static void *RunThread(void *timer) {
+    static_cast<DeadlineTimer *>(timer)->Run();
+    return nullptr;
+  }
+
   void Run() {
     std::unique_lock<std::mutex> l(mu_);
     for (;;) {
@@ -79,10 +114,11 @@ class DeadlineTimer {
     }
   }
 
-  std::mutex mu_;  // guards heap_ and running_
+  std::mutex mu_;  // guards heap_, orphans_ and running_
   std::condition_variable cv_;
-  std::vector<Entry> heap_;  // min-heap on deadline
-  bool running_ = false;     // a thread is in Run()
+  std::vector<Entry> heap_;     // min-heap on deadline
+  std::vector<Entry> orphans_;  // a forked child's inherited deadlines (ResetInChild)
+  bool running_ = false;        // a thread is in Run()
 };
 
 // Never destroyed: a detached thread may still be using it at exit.
@@ -90,6 +126,17 @@ DeadlineTimer *TheTimer() {
   static DeadlineTimer *timer = new (std::nothrow) DeadlineTimer();
   return timer;
 }
+
+void ForkPrepare() {
+  if (DeadlineTimer *timer = TheTimer()) timer->LockForFork();
+}
+void ForkParent() {
+  if (DeadlineTimer *timer = TheTimer()) timer->UnlockInParent();
+}
+void ForkChild() {
+  if (DeadlineTimer *timer = TheTimer()) timer->ResetInChild();
+}
+[[maybe_unused]] const int g_fork_handlers = pthread_atfork(ForkPrepare, ForkParent, ForkChild);
 
 }  // namespace
 
@@ -99,7 +146,7 @@ bool WatchDeadline(CancelToken *token, int64_t deadline_ns) {
   try {
     return timer->Watch(token, deadline_ns);
   } catch (...) {
-    return false;  // bad_alloc from the heap, or system_error from std::thread
+    return false;  // bad_alloc from the heap
   }
 }
 

@@ -1,5 +1,6 @@
 #include "queue_arena.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -83,6 +84,13 @@ uint32_t ReadLink(const void *block) {
   memcpy(&next, block, kLink);
   return next;
 }
+
+// fork(): the child gets only the forking thread, so a lock that another
+// thread held at that moment would stay held in the child for good. Holding
+// g_mu across fork() hands the child the free list whole and unlocked.
+void ForkPrepare() SLOTQ_NO_THREAD_SAFETY_ANALYSIS { g_mu.Lock(); }
+void ForkDone() SLOTQ_NO_THREAD_SAFETY_ANALYSIS { g_mu.Unlock(); }
+[[maybe_unused]] const int g_fork_handlers = pthread_atfork(ForkPrepare, ForkDone, ForkDone);
 
 }  // namespace
 

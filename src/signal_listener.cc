@@ -1,11 +1,13 @@
 #include "signal_listener.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <condition_variable>
 #include <mutex>
+#include <new>
 #include <unordered_map>
 
 #include "queue.h"
@@ -47,6 +49,19 @@ Table &TheTable() {
   static Table *table = new Table();
   return *table;
 }
+
+// fork(): hold the table's lock across it (see queue_arena.cc). The child's
+// condition variable starts afresh, since the parent's may count waiters
+// that were not copied; the parent's listeners stay, unused, because the
+// child must not use the parent's queues.
+void ForkPrepare() { TheTable().mu.lock(); }
+void ForkParent() { TheTable().mu.unlock(); }
+void ForkChild() {
+  Table &t = TheTable();
+  new (&t.idle) std::condition_variable();
+  t.mu.unlock();
+}
+[[maybe_unused]] const int g_fork_handlers = pthread_atfork(ForkPrepare, ForkParent, ForkChild);
 
 // Frees a listener already taken out of the table (so nobody else can
 // reach it, and no new callback of it starts), once the callbacks still

@@ -1,5 +1,6 @@
 #include "wait.h"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <new>
@@ -34,6 +35,16 @@ int NumCpus() {
 }
 
 std::atomic<int> g_spinners{0};
+
+// fork(): hold the pool's lock across it (see queue_arena.cc). In the child,
+// threads that were spinning in the parent do not exist: nobody spins.
+void ForkPrepare() SLOTQ_NO_THREAD_SAFETY_ANALYSIS { g_pool_mu.Lock(); }
+void ForkParent() SLOTQ_NO_THREAD_SAFETY_ANALYSIS { g_pool_mu.Unlock(); }
+void ForkChild() SLOTQ_NO_THREAD_SAFETY_ANALYSIS {
+  g_spinners.store(0, std::memory_order_relaxed);
+  g_pool_mu.Unlock();
+}
+[[maybe_unused]] const int g_fork_handlers = pthread_atfork(ForkPrepare, ForkParent, ForkChild);
 
 }  // namespace
 
