@@ -7,20 +7,43 @@ call in flight returns. So a thread releasing an object while another thread
 is blocked in it never frees memory under that thread's feet, and using a
 released object raises :class:`ValueError` instead of crashing.
 
+A child of ``os.fork()`` must not use, nor release, the library's handles
+made before the fork (the C header's conventions): there, every object made
+before the fork raises :class:`ValueError` when used, and releasing it (also
+by garbage collection) frees nothing.
+
 Also here: the conversion of Python timeouts (seconds, None for forever) and
 the helper that runs blocking calls.
 """
 
 import math
+import os
 import threading
 
 from . import _lib
 
 _I64_MAX = (1 << 63) - 1
 
+# Counts the forks this process descends from: a handle made in an earlier
+# generation belongs to an ancestor process.
+_generation = 0
+
+
+def _after_fork_in_child():
+    global _generation
+    _generation += 1
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def fork_generation():
+    """How many forks this process descends from (see _after_fork_in_child)."""
+    return _generation
+
 
 class Handle:
-    __slots__ = ("_ptr", "_free", "_interrupt", "_kind", "_lock", "_users", "_closing")
+    __slots__ = ("_ptr", "_free", "_interrupt", "_kind", "_lock", "_users", "_closing", "_gen")
 
     def __init__(self, ptr, free, kind, interrupt=None):
         """``ptr``: the handle (an int); ``free(ptr)``: its release function;
@@ -33,6 +56,11 @@ class Handle:
         self._lock = threading.Lock()
         self._users = 0
         self._closing = False
+        self._gen = _generation
+
+    def _inherited(self):
+        """True in a child of os.fork() for a handle made before it."""
+        return self._gen != _generation
 
     @property
     def closed(self):
@@ -43,6 +71,9 @@ class Handle:
         return self._ptr
 
     def __enter__(self):
+        if self._inherited():
+            raise ValueError("%s was made before os.fork(): only its parent process "
+                             "may use it" % self._kind)
         with self._lock:
             if self._closing:
                 raise ValueError("%s is released" % self._kind)
@@ -63,7 +94,15 @@ class Handle:
 
     def close(self):
         """Releases the handle (now, or when the last call in flight returns).
-        Returns False if it was already released."""
+        Returns False if it was already released. In a child of os.fork(),
+        a handle made before the fork is only forgotten: its lock may be
+        held by a thread the child does not have, and the C object is the
+        parent's."""
+        if self._inherited():
+            if self._closing:
+                return False
+            self._closing, self._ptr = True, None
+            return True
         with self._lock:
             if self._closing:
                 return False

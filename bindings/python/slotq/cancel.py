@@ -4,7 +4,7 @@ import ctypes
 import weakref
 
 from . import _callbacks, _lib
-from ._handle import Handle, Owned, checked, timeout_ns
+from ._handle import Handle, Owned, checked, fork_generation, timeout_ns
 from .errors import Status, check
 
 
@@ -147,18 +147,24 @@ class CancelToken(Owned):
 class Registration:
     """A callback registered with :meth:`CancelToken.on_cancel`."""
 
-    __slots__ = ("_id", "_ptr", "_ran", "__weakref__")
+    __slots__ = ("_id", "_ptr", "_ran", "_gen", "__weakref__")
 
     def __init__(self, fn):
         self._id = _callbacks.register(fn)
         self._ptr = None
         self._ran = None
+        self._gen = fork_generation()
 
     def unregister(self):
         """Removes the callback; after this it is not running and never runs
-        (unless called from inside it). Returns whether it ran. Idempotent."""
+        (unless called from inside it). Returns whether it ran. Idempotent.
+        In a child of os.fork(), a registration made before the fork is only
+        forgotten (it is the parent's, like its token)."""
         ptr, self._ptr = self._ptr, None
-        if ptr is not None:
+        if ptr is not None and self._gen != fork_generation():
+            _callbacks.unregister(self._id)
+            _live_registrations.discard(self)
+        elif ptr is not None:
             ran = ctypes.c_int()
             _lib.slotq_cancel_unregister(ptr, ctypes.byref(ran))
             self._ran = bool(ran.value)
