@@ -1,7 +1,7 @@
 /* fork(): a child of a process that used the library, with other threads in
  * it at the moment of the fork, can use the library on objects of its own.
- * Each child reports through its exit status; an alarm ends a child that
- * hangs, which the parent sees as a signal. */
+ * Each child reports its result through a pipe; an alarm ends a child that
+ * hangs, which then reports nothing. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -75,7 +75,8 @@ static int deadline_callback_runs(long ms, long limit_ms) {
 }
 
 /* What a child does with objects of its own: a queue, a slot, a dequeuer, a
- * signal listener, a deadline. Exits kChildFailed + the step that failed. */
+ * signal listener, a deadline. Returns kChildOk, or kChildFailed plus the
+ * number of the step that failed (none: the deadline's callback). */
 static int child_uses_the_library(void) {
   slotq_mgr_t *mgr;
   slotq_queue_t *q;
