@@ -4,7 +4,6 @@ method does on Linux: the child uses objects of its own."""
 import os
 import signal
 import threading
-import time
 import unittest
 
 import slotq
@@ -75,30 +74,6 @@ class ForkTest(unittest.TestCase):
             self.assertTrue(fired.wait(PROMPT))
         # The parent's timer thread lingers now; the child has none.
         self.assertEqual(_fork_and_wait(_child_body), 0)
-
-    def test_child_forked_while_threads_wait(self):
-        with slotq.Queue(b"parent") as q:
-            stop = threading.Event()
-
-            def wait_in_a_loop():
-                with q.dequeuer() as d:
-                    while not stop.is_set():
-                        try:
-                            d.next(timeout=0.001)
-                        except slotq.Timeout:
-                            pass
-
-            waiters = [threading.Thread(target=wait_in_a_loop) for _ in range(2)]
-            for t in waiters:
-                t.start()
-            try:
-                time.sleep(0.01)
-                for _ in range(5):
-                    self.assertEqual(_fork_and_wait(_child_body), 0)
-            finally:
-                stop.set()
-                for t in waiters:
-                    t.join(PROMPT)
 
 
 if __name__ == "__main__":
