@@ -67,6 +67,31 @@ class ForkTest(unittest.TestCase):
             self.assertEqual(len(q), 1)  # the parent's queue is untouched
             self.assertEqual(slot.closes, 0)
 
+    def test_child_does_not_wait_for_the_parents_running_callback(self):
+        entered, leave = threading.Event(), threading.Event()
+
+        def slow():
+            entered.set()
+            leave.wait(PROMPT)
+
+        with slotq.CancelToken() as c:
+            c.on_cancel(slow)
+            canceller = threading.Thread(target=c.cancel)
+            canceller.start()
+            try:
+                self.assertTrue(entered.wait(PROMPT))
+
+                def child():
+                    # Unregistering in C would wait for `slow`, which runs
+                    # on a thread this process does not have.
+                    c.release()
+                    return 0
+
+                self.assertEqual(_fork_and_wait(child), 0)
+            finally:
+                leave.set()
+                canceller.join(PROMPT)
+
     def test_child_uses_the_library_while_the_parent_timer_runs(self):
         fired = threading.Event()
         with slotq.CancelToken(timeout=0.01) as c:
