@@ -36,11 +36,25 @@ Queue *Queue::Create(const void *key, size_t key_len) {
 void Queue::ReleaseHandle() {
   if (handles_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
   Shutdown();
-  ReleaseMem();
+  DestroyIfUnused(freed_.fetch_add(kHandlesGone, std::memory_order_acq_rel) + kHandlesGone);
 }
 
-void Queue::ReleaseMem() {
-  if (mem_refs_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+void Queue::TokenFreed() {
+  DestroyIfUnused(freed_.fetch_add(kFreedOne, std::memory_order_acq_rel) + kFreedOne);
+}
+
+// Exactly one caller sees both the handles gone and the last token freed:
+// the one whose step on freed_ completed them. Seeing kHandlesGone orders
+// this after Shutdown, which took the lock after the last QueueSlot, so
+// next_id_ no longer changes and may be read without the lock.
+void Queue::DestroyIfUnused(uint32_t freed) {
+  if ((freed & kHandlesGone) == 0) return;
+  uint32_t made = static_cast<uint32_t>(next_id_) & (UINT32_MAX / kFreedOne);
+  if (freed / kFreedOne != made) return;
+  Destroy();
+}
+
+void Queue::Destroy() {
   uint32_t index = arena_index_;
   this->~Queue();
   if (index != QueueArena::kNone) {
@@ -177,7 +191,6 @@ int Queue::QueueSlot(void *slot, const slotq_slot_ops *ops, Token **out) {
   void *mem = ObjectCache<Token>::Allocate();
   if (mem == nullptr) return SLOTQ_ENOMEM;
   Token *t = new (mem) Token(slot, ops, this);
-  RetainMem();
   PendingWake wake;
   {
     MutexLock l(&mu_);

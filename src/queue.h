@@ -31,12 +31,15 @@ struct PendingWake {
 constexpr uint32_t kSignalPending = 0x1;
 constexpr uint32_t kHasListener = 0x2;  // see signal_listener.h
 
-/// Two reference counts keep a queue safe to share:
+/// Two counts keep a queue safe to share:
 ///  - handles_: users, managers and dequeuers. When it reaches zero the
 ///    queue shuts down (slots still on the stack are discarded), because
 ///    nobody can reach it any more.
-///  - mem_refs_: memory. One for all handles together, plus one per live
-///    token, so a token may always touch its queue.
+///  - memory: the queue's memory outlives every token it made, so a token
+///    may always touch its queue. It is freed once the handles are gone and
+///    as many tokens were freed (freed_) as were made (next_id_). Tokens
+///    are counted where they are made, under the lock that making one holds
+///    anyway, so queueing a slot costs no atomic for it.
 ///
 /// Invariant: a dequeuer is in waiters_ only while the stack is empty, since
 /// a slot offered while a dequeuer waits goes straight to that dequeuer.
@@ -47,8 +50,8 @@ class Queue {
 
   void RetainHandle() { handles_.fetch_add(1, std::memory_order_relaxed); }
   void ReleaseHandle();
-  void RetainMem() { mem_refs_.fetch_add(1, std::memory_order_relaxed); }
-  void ReleaseMem();
+  /// Called by a token's last Release, once the token is gone.
+  void TokenFreed();
 
   const unsigned char *key() const {
     return key_len_ <= kInlineKey ? key_ : reinterpret_cast<const unsigned char *>(this + 1);
@@ -101,6 +104,10 @@ class Queue {
   ~Queue() = default;
 
   void Shutdown();
+  // Frees the queue's memory if `freed` (a value of freed_) says that the
+  // handles are gone and every token made was freed.
+  void DestroyIfUnused(uint32_t freed) SLOTQ_NO_THREAD_SAFETY_ANALYSIS;
+  void Destroy();
   // Stack operations, all under mu_.
   void Push(Token *t) SLOTQ_REQUIRES(mu_);
   Token *Pop() SLOTQ_REQUIRES(mu_);
@@ -119,6 +126,8 @@ class Queue {
   Token *GiveBack(Token **slot, PendingWake *wake) SLOTQ_REQUIRES(mu_);
 
   static constexpr size_t kInlineKey = SLOTQ_KEY_SIZE;  // longer keys follow the object
+  static constexpr uint32_t kHandlesGone = 0x1;         // in freed_
+  static constexpr uint32_t kFreedOne = 0x2;            // one token, in freed_
 
   // The first 64 bytes hold everything a get, an offer and a take touch, so
   // that with many queues each of them costs at most two adjacent cache
@@ -129,13 +138,16 @@ class Queue {
   std::atomic<uint32_t> handles_{1};
   mutable Mutex mu_;  // guards the stack, waiters_, next_id_, the stats, the counters
   StateCounts states_ SLOTQ_GUARDED_BY(mu_);
-  std::atomic<uint32_t> mem_refs_{1};
+  // Tokens freed, in units of kFreedOne (modulo 2^31), plus kHandlesGone.
+  std::atomic<uint32_t> freed_{0};
   Token *top_ SLOTQ_GUARDED_BY(mu_) = nullptr;         // newest idle slot
   Dequeuer *waiters_ SLOTQ_GUARDED_BY(mu_) = nullptr;  // circular, oldest first
 
-  std::atomic<uint32_t> sigword_{0};            // kSignalPending, sleepers, epoch (see wait.h)
-  uint32_t arena_index_ = 0;                    // set by Create, then immutable
-  uint64_t next_id_ SLOTQ_GUARDED_BY(mu_) = 0;  // also the count of slots ever queued
+  std::atomic<uint32_t> sigword_{0};  // kSignalPending, sleepers, epoch (see wait.h)
+  uint32_t arena_index_ = 0;          // set by Create, then immutable
+  // Also the count of tokens made, read without the lock once the handles
+  // are gone (nobody can queue a slot then).
+  uint64_t next_id_ SLOTQ_GUARDED_BY(mu_) = 0;
   Latencies latencies_ SLOTQ_GUARDED_BY(mu_);
   // Counted where a lock is held anyway, so the hot paths pay no extra
   // atomic: acquisitions when the token leaves its dequeuer (or the stack),

@@ -13,7 +13,7 @@ void Token::Release() {
   Queue *q = queue;
   this->~Token();
   ObjectCache<Token>::Free(this);
-  q->ReleaseMem();
+  q->TokenFreed();
 }
 
 int Token::Acquire() {

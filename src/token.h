@@ -31,7 +31,7 @@ struct Token {
   uint64_t id = 0;                // set under the queue's lock, then immutable
   void *const slot;
   const slotq_slot_ops *const ops;
-  Queue *const queue;  // holds a memory reference to the queue
+  Queue *const queue;  // its memory outlives the token (Queue::TokenFreed)
   // The stack's links (newer: towards the top), guarded by queue->mu_.
   Token *newer = nullptr;
   Token *older = nullptr;

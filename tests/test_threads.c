@@ -178,9 +178,76 @@ static void every_slot_ends_exactly_once(void **state) {
   slotq_queue_release(w.q);
 }
 
+/* The last handle and the last token of a queue are released on two threads
+ * at once, many times: the queue's memory must be freed exactly once, after
+ * both. The queue arena hands out the block freed last first, so the next
+ * queue made lands on the same block if, and only if, it was freed; freed
+ * twice, the two next queues would share it. (The sanitizers and valgrind
+ * watch the memory meanwhile.) */
+typedef struct race {
+  slotq_queue_t *q;
+  slotq_token_t *queued, *acquired;
+  atomic_int go;
+} race;
+
+static void *race_release_handle(void *p) {
+  race *r = (race *)p;
+  while (atomic_load(&r->go) == 0) {
+  }
+  slotq_queue_release(r->q);
+  return NULL;
+}
+
+static void *race_release_tokens(void *p) {
+  race *r = (race *)p;
+  while (atomic_load(&r->go) == 0) {
+  }
+  assert_ok(slotq_token_close(r->acquired, NULL));
+  slotq_token_release(r->acquired);
+  slotq_token_release(r->queued);
+  return NULL;
+}
+
+static void queue_memory_is_freed_once_when_handle_and_tokens_race(void **state) {
+  (void)state;
+  int rounds = getenv("SLOTQ_TEST_UNDER_VALGRIND") != NULL ? 100 : 2000;
+  for (int i = 0; i < rounds; i++) {
+    race r = {.go = 0};
+    test_slot s[2];
+    test_slot_init(&s[0]);
+    test_slot_init(&s[1]);
+    assert_ok(slotq_queue_create("race", 4, &r.q));
+    assert_ok(slotq_queue_slot(r.q, &s[0], &test_ops, &r.queued));
+    assert_ok(slotq_queue_slot(r.q, &s[1], &test_ops, &r.acquired));
+    assert_ok(slotq_token_acquire(r.acquired));
+    void *block = r.q;
+    pthread_t a, b;
+    pthread_create(&a, NULL, race_release_handle, &r);
+    pthread_create(&b, NULL, race_release_tokens, &r);
+    atomic_store(&r.go, 1);
+    pthread_join(a, NULL);
+    pthread_join(b, NULL);
+    /* The queued slot was discarded when the handle went, and each token
+     * was freed once. */
+    assert_int_equal(atomic_load(&s[0].closes), 1);
+    assert_int_equal(atomic_load(&s[0].releases), 1);
+    assert_int_equal(atomic_load(&s[1].releases), 1);
+    slotq_queue_t *next, *other;
+    assert_ok(slotq_queue_create("next", 4, &next));
+    assert_ok(slotq_queue_create("other", 5, &other));
+    if ((void *)next != block || other == next) {
+      fail_msg("round %d: the queue's memory was %s", i,
+               (void *)next != block ? "not freed" : "freed twice");
+    }
+    slotq_queue_release(other);
+    slotq_queue_release(next);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(every_slot_ends_exactly_once),
+      cmocka_unit_test(queue_memory_is_freed_once_when_handle_and_tokens_race),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
