@@ -39,6 +39,13 @@ class KeyTag {
     // mixing step of wyhash): two multiplies, no branch.
     uint64_t h = Fold(a ^ secret_[0], b ^ secret_[1]);
     h = Fold(h ^ secret_[2], c ^ secret_[3]);
+    // The second round alone leaves keys that differ only in a counter in
+    // their last bytes structured in the low bits (a multiply by a constant
+    // maps consecutive values to an arithmetic progression), so they pile
+    // into runs in the table: a final avalanche (MurmurHash3's fmix64).
+    h = (h ^ (h >> 33)) * 0xff51afd7ed558ccdULL;
+    h = (h ^ (h >> 33)) * 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
     return static_cast<uint32_t>(h ^ (h >> 32));
   }
 

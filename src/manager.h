@@ -20,7 +20,7 @@ class Queue;
 /// key's tag (key_tag.h: a hash seeded per manager), which also chooses the
 /// home slot. A probe touches a queue only when the tags match, and growing
 /// never touches one, so with many queues a get misses the cache once in
-/// the table and once on its queue. The table doubles when 3/4 full. A
+/// the table and once on its queue. The table doubles when 13/16 full. A
 /// queue in the table holds one handle for it.
 class Manager {
  public:
@@ -33,9 +33,13 @@ class Manager {
   /// slotq_mgr_delete.
   int Delete(Queue *q);
   size_t Count();
-  /// The longest run of slots any key probes before it is found (1: every
-  /// key sits in its home slot). O(capacity); for tests and debugging.
-  size_t LongestProbe();
+  /// How far keys sit from their home slots, in slots probed to find them
+  /// (1: in the home slot). O(capacity); for tests and debugging.
+  struct ProbeLengths {
+    size_t longest;
+    double mean;
+  };
+  ProbeLengths Probes();
   /// The tag this manager gives `key` (immutable, so no lock); for tests.
   uint32_t TagOf(const slotq_key &key) const { return tag_(key.bytes); }
   /// Appends every queue to `out`, each with a handle for the caller.
@@ -48,7 +52,8 @@ class Manager {
  private:
   Manager() = default;
   ~Manager();
-  size_t Find(const unsigned char *key) const;  // slot index, or the empty slot to use
+  // The slot of `key`, whose tag is `tag`, or the empty slot to use.
+  size_t Find(const unsigned char *key, uint32_t tag) const;
   bool Grow();
 
   std::mutex mu_;              // guards table_, mask_, count_, max_waiters_ (the seed's hMu)

@@ -1,8 +1,10 @@
 /* The manager's table stays short to probe whatever the keys look like:
  * keys that differ only in a few bytes, or whose leading bytes repeat, must
  * not pile onto one home slot (they did while the key's first 4 bytes chose
- * it). Internal: it reads the table through Manager::LongestProbe, so it is
- * built only with the static library. */
+ * it), nor gather in long runs (keys differing only in a counter did, one
+ * table in forty, while the tag's last step was a multiply). Internal: it
+ * reads the table through Manager::Probes, so it is built only with the
+ * static library. */
 // cmocka needs these headers before its own, and declares no C linkage.
 // clang-format off
 #include <setjmp.h>
@@ -22,11 +24,19 @@ extern "C" {
 
 namespace {
 
+// 50,000 keys fill 65,536 slots to 0.76, near the most the table holds
+// before it doubles (13/16).
 constexpr uint32_t kKeys = 50000;
-// Linear probing at a load of at most 3/4: the longest run among 50,000
-// random keys is a few dozen slots. A key pattern that defeats the hash
+constexpr double kLoad = kKeys / 65536.0;
+// Linear probing with a random hash finds a key in (1 + 1/(1 - load)) / 2
+// probes on average (Knuth): 2.61 here, and 1000 tables of these patterns
+// measured 2.49 to 2.74. Keys that gather in runs raise it (the old tag:
+// up to 11.9).
+constexpr double kMeanAllowed = 1.25 * (1 + 1 / (1 - kLoad)) / 2;
+// The longest run among 50,000 random keys at this load is a few hundred
+// slots (at most 291 in 200 tables); a key pattern that defeats the hash
 // makes it thousands (all 50,000 in one run with the old first-4-bytes home).
-constexpr size_t kLongestAllowed = 500;
+constexpr size_t kLongestAllowed = 1000;
 
 using KeyFor = void (*)(uint32_t i, unsigned char *key);
 
@@ -44,16 +54,16 @@ void GetKey(slotq::Manager *m, KeyFor key_for, uint32_t i, int created) {
   q->ReleaseHandle();
 }
 
-size_t LongestProbeAfterInserting(KeyFor key_for) {
+slotq::Manager::ProbeLengths ProbesAfterInserting(KeyFor key_for) {
   slotq::Manager *m = slotq::Manager::Create();
   assert_non_null(m);
   for (uint32_t i = 0; i < kKeys; i++) GetKey(m, key_for, i, 1);
   assert_int_equal(m->Count(), kKeys);
-  size_t longest = m->LongestProbe();
+  slotq::Manager::ProbeLengths probes = m->Probes();
   // Every key is still found where the table says.
   for (uint32_t i = 0; i < kKeys; i++) GetKey(m, key_for, i, 0);
   m->Destroy();
-  return longest;
+  return probes;
 }
 
 void CounterInLastBytes(uint32_t i, unsigned char *key) { memcpy(key + 16, &i, 4); }
@@ -83,10 +93,19 @@ void SpreadKeys(uint32_t i, unsigned char *key) {
   }
 }
 
+// Each manager draws its own secret, and a weak hash shows in some tables
+// only: look at a few.
+constexpr int kTables = 8;
+
 void ProbesStayShort(KeyFor key_for) {
-  size_t longest = LongestProbeAfterInserting(key_for);
-  print_message("longest probe over %u keys: %zu slots\n", kKeys, longest);
-  assert_in_range(longest, 1, kLongestAllowed);
+  for (int t = 0; t < kTables; t++) {
+    slotq::Manager::ProbeLengths p = ProbesAfterInserting(key_for);
+    print_message("%u keys: %.2f slots probed on average, %zu at most\n", kKeys, p.mean, p.longest);
+    if (p.mean > kMeanAllowed || p.longest > kLongestAllowed) {
+      fail_msg("probes too long: %.2f on average (allowed %.2f), %zu at most (allowed %zu)", p.mean,
+               kMeanAllowed, p.longest, kLongestAllowed);
+    }
+  }
 }
 
 void keys_differing_only_in_the_last_bytes(void **) { ProbesStayShort(CounterInLastBytes); }
