@@ -17,7 +17,9 @@
  *   - armed (event-driven) dequeuers: which one a slot is handed to (the
  *     one armed longest), when each is notified and how often, and what
  *     becomes of a handed slot that is collected, ejected, acquired by its
- *     container or given back by a stop, a cancellation or a free.
+ *     container or given back by a stop, a cancellation or a free; and
+ *     notify callbacks that call back in: collect the slot (and acquire
+ *     it), or free their own dequeuer.
  *
  * Single-threaded: every wait has a timeout of 0, so the model is exact.
  * libFuzzer drives LLVMFuzzerTestOneInput(); replay_main.c runs the same
@@ -162,6 +164,7 @@ typedef struct sdeq {
   int handed;         /* token index handed to it and not collected, or -1 */
   int notes_expected; /* model: notifications */
   int notes;          /* actual: runs of its notify callback */
+  int on_note;        /* what its notify callback does besides counting (NOTE_*) */
 } sdeq;
 
 typedef struct scancel {
@@ -241,7 +244,45 @@ static void cb_release(void *p) {
 
 static const slotq_slot_ops g_ops = {cb_exec, cb_close, cb_error, cb_release, NULL};
 
-static void cb_notify(void *arg) { ((sdeq *)arg)->notes++; }
+/* What a dequeuer's notify callback does besides counting, as an
+ * event-driven host might: collect the slot it was told about (and maybe
+ * acquire it), or free the dequeuer from inside its own callback. */
+enum { NOTE_COUNT, NOTE_COLLECT, NOTE_COLLECT_ACQUIRE, NOTE_FREE, NOTE_KINDS };
+
+/* A callback's calls into the library, recorded as they ran and checked
+ * against the model at the end of the step (apply_note_acts). A
+ * notification is delivered after the change that caused it, so its
+ * effects follow the step's own; an entry is claimed before the calls, so
+ * that callbacks nested in them come after it. */
+typedef struct note_act {
+  int di;
+  int action;
+  int rc;             /* slotq_dequeuer_next() */
+  slotq_token_t *tok; /* what it returned */
+  int acquire_rc;
+} note_act;
+#define MAXACTS 32
+static note_act g_acts[MAXACTS];
+static int g_nacts;
+
+static void cb_notify(void *arg) {
+  sdeq *d = (sdeq *)arg;
+  d->notes++;
+  if (d->on_note == NOTE_COUNT || g_nacts == MAXACTS) return;
+  note_act *a = &g_acts[g_nacts++];
+  a->di = (int)(d - g_d);
+  a->action = d->on_note;
+  a->rc = a->acquire_rc = -1;
+  a->tok = NULL;
+  if (a->action == NOTE_FREE) {
+    slotq_dequeuer_free(d->h);
+    return;
+  }
+  a->rc = slotq_dequeuer_next(d->h, 0, NULL, &a->tok);
+  if (a->rc == SLOTQ_OK && a->action == NOTE_COLLECT_ACQUIRE) {
+    a->acquire_rc = slotq_token_acquire(a->tok);
+  }
+}
 
 static void cb_signal(void *arg) { ((squeue *)arg)->sig_notes++; }
 
@@ -752,6 +793,70 @@ static void gen_call(reader *r, call_store *cs, slotq_call *c) {
   c->config_len = n;
 }
 
+/* slotq_dequeuer_next() with a timeout of 0 on d (an optional extra
+ * token ci) returned rc and h: check them and follow. */
+static void model_next(int di, int ci, int rc, slotq_token_t *h) {
+  sdeq *d = &g_d[di];
+  model_give_back(d, 0); /* which may hand it to d itself, if armed first */
+  squeue *q = &g_sq[d->sq];
+  if (d->handed >= 0 && g_t[d->handed].state != SLOTQ_TOKEN_LENT) {
+    model_give_back(d, 1); /* ejected or acquired before collection: skipped */
+  }
+  if (d->handed >= 0) {
+    EXPECT_EQ(rc, SLOTQ_OK);
+    stoken *t = &g_t[d->handed];
+    EXPECT(h == t->h);
+    t->handed_to = -1;
+    t->lent_to = di;
+    t->user_refs++;
+    d->lent = d->handed;
+    d->handed = -1;
+  } else if (d->stopped) {
+    EXPECT_EQ(rc, SLOTQ_ESTOPPED);
+  } else if ((d->cancel >= 0 && cancel_reason(&g_c[d->cancel]) != SLOTQ_OK) ||
+             (ci >= 0 && cancel_reason(&g_c[ci]) != SLOTQ_OK)) {
+    EXPECT_EQ(rc, SLOTQ_ECANCELED);
+  } else if (q->depth == 0) {
+    EXPECT_EQ(rc, SLOTQ_ETIMEDOUT);
+  } else {
+    EXPECT_EQ(rc, SLOTQ_OK);
+    int ti = stack_pop_lent(q);
+    stoken *t = &g_t[ti];
+    EXPECT(h == t->h);
+    t->lent_to = di;
+    t->user_refs++;
+    d->lent = ti;
+  }
+  if (rc != SLOTQ_OK) EXPECT(h == NULL);
+}
+
+/* The callbacks' recorded calls (note_act), in the order they began. */
+static void apply_note_acts(void) {
+  for (int k = 0; k < g_nacts; k++) {
+    note_act *a = &g_acts[k];
+    sdeq *d = &g_d[a->di];
+    EXPECT(d->used);
+    if (g_trace) {
+      fprintf(stderr, "  notify callback of dequeuer %d: %s -> %d\n", a->di,
+              a->action == NOTE_FREE ? "free" : "next", a->rc);
+    }
+    if (a->action == NOTE_FREE) {
+      d->stopped = 1;
+      model_stop(d, 0); /* freeing notifies nobody */
+      d->used = 0;
+      model_drop_handle(d->sq);
+      continue;
+    }
+    model_next(a->di, -1, a->rc, a->tok);
+    if (a->action == NOTE_COLLECT_ACQUIRE && a->rc == SLOTQ_OK) {
+      stoken *t = &g_t[d->lent]; /* just collected, so lent */
+      EXPECT_EQ(a->acquire_rc, SLOTQ_OK);
+      t->state = SLOTQ_TOKEN_ACQUIRED;
+    }
+  }
+  g_nacts = 0;
+}
+
 /* ------------------------------------------------------------- operations */
 
 enum {
@@ -811,7 +916,7 @@ static const char *const k_op_names[OP_COUNT] = {
     "cancel_retain",  "cancel_release", "on_cancel",
     "unregister",     "nulls"};
 
-enum { kArmFirstByte = 240 };
+enum { kOnNoteFirstByte = 232, kArmFirstByte = 240 };
 
 /* Before a signal: maybe change the queue's listener, maybe read its fd. */
 static void signal_listener_step(slotq_queue_t *h, squeue *q, uint8_t f) {
@@ -935,6 +1040,15 @@ static int room_for_queue(void) {
 static void step(reader *r) {
   size_t at = g_input_len - r->n; /* the op byte's offset, for traces */
   uint8_t b = u8(r);
+  if (b >= kOnNoteFirstByte && b < kArmFirstByte) {
+    /* What a dequeuer's notify callback does; like arming, it took byte
+     * values of its own (the eighth of each of eight operations). */
+    g_op = "dequeuer_on_note";
+    if (g_trace) fprintf(stderr, "step %d: %s (op byte at %zu)\n", g_step, g_op, at);
+    int di = PICK(r, g_d, deq_ok);
+    if (di >= 0) g_d[di].on_note = u8(r) % NOTE_KINDS;
+    return;
+  }
   if (b >= kArmFirstByte) {
     /* Arming came later than the other operations: it takes the byte
      * values they left least used, so older corpus inputs keep their
@@ -1190,6 +1304,7 @@ static void step(reader *r) {
       d->armed = 0;
       d->handed = -1;
       d->notes = d->notes_expected = 0;
+      d->on_note = NOTE_COUNT;
       EXPECT_EQ(slotq_dequeuer_set_notify(h, cb_notify, d), SLOTQ_OK);
       g_sq[d->sq].handles++;
       return;
@@ -1206,37 +1321,7 @@ static void step(reader *r) {
         return;
       }
       rc = slotq_dequeuer_next(d->h, 0, cancel_handle(ci), &h);
-      model_give_back(d, 0); /* which may hand it to d itself, if armed first */
-      squeue *q = &g_sq[d->sq];
-      if (d->handed >= 0 && g_t[d->handed].state != SLOTQ_TOKEN_LENT) {
-        model_give_back(d, 1); /* ejected or acquired before collection: skipped */
-      }
-      if (d->handed >= 0) {
-        EXPECT_EQ(rc, SLOTQ_OK);
-        stoken *t = &g_t[d->handed];
-        EXPECT(h == t->h);
-        t->handed_to = -1;
-        t->lent_to = di;
-        t->user_refs++;
-        d->lent = d->handed;
-        d->handed = -1;
-      } else if (d->stopped) {
-        EXPECT_EQ(rc, SLOTQ_ESTOPPED);
-      } else if ((d->cancel >= 0 && cancel_reason(&g_c[d->cancel]) != SLOTQ_OK) ||
-                 (ci >= 0 && cancel_reason(&g_c[ci]) != SLOTQ_OK)) {
-        EXPECT_EQ(rc, SLOTQ_ECANCELED);
-      } else if (q->depth == 0) {
-        EXPECT_EQ(rc, SLOTQ_ETIMEDOUT);
-      } else {
-        EXPECT_EQ(rc, SLOTQ_OK);
-        int ti = stack_pop_lent(q);
-        stoken *t = &g_t[ti];
-        EXPECT(h == t->h);
-        t->lent_to = di;
-        t->user_refs++;
-        d->lent = ti;
-      }
-      if (rc != SLOTQ_OK) EXPECT(h == NULL);
+      model_next(di, ci, rc, h);
       return;
     }
     case OP_STOP: {
@@ -1601,6 +1686,7 @@ static void teardown(void) {
     model_stop(&g_d[i], 0);
     g_d[i].used = 0;
     model_drop_handle(g_d[i].sq);
+    apply_note_acts(); /* slots given back may go to armed dequeuers left */
   }
   check_all();
   for (int i = 0; i < MAXQR; i++) {
@@ -1668,6 +1754,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   memset(g_r, 0, sizeof g_r);
   g_seq = 0;
   g_arm_seq = 0;
+  g_nacts = 0;
   g_input = data;
   g_input_len = size;
   g_op = "setup";
@@ -1676,6 +1763,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   reader r = {data, size};
   while (r.n > 0 && g_step < MAXSTEPS) {
     step(&r);
+    apply_note_acts();
     check_all();
     g_step++;
   }
