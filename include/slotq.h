@@ -898,6 +898,12 @@ SLOTQ_API int slotq_dequeuer_arm(slotq_dequeuer_t *deq);
  * slotq_dequeuer_next() returns #SLOTQ_ESTOPPED at once, later calls do too,
  * and a lent, unacquired token goes back to the queue.
  *
+ * The caller keeps its reference to that token (release it as usual).
+ * slotq_token_acquire() on it still competes for the slot, as on any token
+ * of the queue: it may win even after the slot was lent to another caller,
+ * who then gets #SLOTQ_EGONE. The same holds when the dequeuer's
+ * cancellation token fires, and after slotq_dequeuer_free().
+ *
  * @param deq the dequeuer.
  * @return #SLOTQ_OK; #SLOTQ_ESTOPPED if it was already stopped (harmless);
  *   #SLOTQ_EINVAL (NULL).

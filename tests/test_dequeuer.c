@@ -232,6 +232,39 @@ static void stop_and_cancel_give_a_lent_slot_back_at_once(void **state) {
   slotq_queue_release(q);
 }
 
+/* A caller whose dequeuer stopped keeps its reference to the token it was
+ * lent, and slotq_token_acquire() on it still competes for the slot, which
+ * went back to the queue: here after it was lent to another caller, who
+ * then finds it acquired. Exactly one of them gets it. */
+static void a_slot_given_back_can_still_be_acquired_by_its_old_borrower(void **state) {
+  (void)state;
+  slotq_queue_t *q = test_queue();
+  test_slot s;
+  test_slot_init(&s);
+  slotq_token_t *t, *old, *now;
+  assert_ok(slotq_queue_slot(q, &s, &test_ops, &t));
+  slotq_dequeuer_t *d1, *d2;
+  assert_ok(slotq_start_dequeuer(q, NULL, &d1));
+  assert_ok(slotq_dequeuer_next(d1, 0, NULL, &old));
+  assert_ok(slotq_dequeuer_stop(d1)); /* t goes back */
+  assert_ok(slotq_start_dequeuer(q, NULL, &d2));
+  assert_ok(slotq_dequeuer_next(d2, 0, NULL, &now));
+  assert_ptr_equal(now, old);
+  assert_int_equal(test_token_state(now), SLOTQ_TOKEN_LENT);
+  assert_ok(slotq_token_acquire(old));
+  assert_int_equal(test_token_state(now), SLOTQ_TOKEN_ACQUIRED);
+  assert_status(SLOTQ_EGONE, slotq_token_acquire(now));
+  slotq_token_release(now);
+  slotq_dequeuer_free(d2); /* drops its reference; the slot stays acquired */
+  assert_ok(slotq_token_close(old, NULL));
+  slotq_token_release(old);
+  slotq_dequeuer_free(d1);
+  assert_int_equal(atomic_load(&s.closes), 1);
+  slotq_token_release(t);
+  assert_int_equal(atomic_load(&s.releases), 1);
+  slotq_queue_release(q);
+}
+
 static void second_thread_in_next_is_refused(void **state) {
   (void)state;
   slotq_queue_t *q = test_queue();
@@ -542,6 +575,7 @@ int main(void) {
       cmocka_unit_test(timeout_returns_etimedout),
       cmocka_unit_test(one_slot_goes_to_the_oldest_waiter_the_others_keep_waiting),
       cmocka_unit_test(stop_and_cancel_give_a_lent_slot_back_at_once),
+      cmocka_unit_test(a_slot_given_back_can_still_be_acquired_by_its_old_borrower),
       cmocka_unit_test(second_thread_in_next_is_refused),
       cmocka_unit_test(blocked_token_wait_wakes_on_acquire),
       cmocka_unit_test(armed_dequeuer_is_notified_when_a_slot_comes),

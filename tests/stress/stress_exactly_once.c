@@ -669,8 +669,13 @@ static void chaos_lurk(rng *r, thread_info *ti) {
       COUNT(n_lurks);
       int st = -1;
       CHECK_RC(slotq_token_state_get(tk, &st, NULL), SLOTQ_OK);
-      /* Nobody else holds it to acquire; a container may have ejected it. */
-      CHECK(st == SLOTQ_TOKEN_LENT || st == SLOTQ_TOKEN_EJECTED, "lent token in state %d", st);
+      /* A container may have ejected it, and a caller it was lent to
+       * before may have acquired it: that caller's dequeuer was stopped or
+       * cancelled, giving it back, between its next and its acquire
+       * (slotq_dequeuer_stop()). Never idle or discarded: we are lent it,
+       * and our handle keeps the queue. */
+      CHECK(st == SLOTQ_TOKEN_LENT || st == SLOTQ_TOKEN_EJECTED || st == SLOTQ_TOKEN_ACQUIRED,
+            "lent token in state %d", st);
       slotq_token_release(tk);
     } else {
       CHECK(rc == SLOTQ_ETIMEDOUT, "lurk next: %s", slotq_status_name(rc));
