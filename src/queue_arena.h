@@ -4,10 +4,11 @@
 // Why not malloc: the table entry then needs no pointer (see manager.h), and
 // an agent with many functions creates queues while it serves calls, each
 // on memory never touched before. On this project's VMs the first touch of
-// a page costs ~12.8 us; populating it ahead (madvise MADV_POPULATE_WRITE,
-// ~1.2 us) leaves ~8.8 us for the hypervisor's fault on the first touch, so
-// a chunk of kPerChunk blocks is populated in one call when it is made: a
-// fifth less per page, and the rest is the price of new memory there.
+// a page costs ~12.6 us; populating it ahead (madvise MADV_POPULATE_WRITE,
+// ~1.1 us) leaves ~6.1 us for the hypervisor's fault on the first touch
+// (2026-11-28; an earlier day read 12.8, 1.2 and 8.8 us), so a chunk of
+// kPerChunk blocks is populated in one call when it is made: about 40% less
+// per page, and the rest is the price of new memory there.
 //
 // Chunks come from malloc (so malloc's statistics count them) and are kept
 // for reuse once made: the arena holds as many blocks as there were queues
