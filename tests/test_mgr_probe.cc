@@ -1,10 +1,10 @@
 /* The manager's table stays short to probe whatever the keys look like:
  * keys that differ only in a few bytes, or whose leading bytes repeat, must
  * not pile onto one home slot (they did while the key's first 4 bytes chose
- * it), nor gather in long runs (keys differing only in a counter did, one
- * table in forty, while the tag's last step was a multiply). Internal: it
- * reads the table through Manager::Probes, so it is built only with the
- * static library. */
+ * it), nor gather in long runs (keys differing only in a counter did, in
+ * about one table in thirty at this load, while the tag's last step was a
+ * multiply). Internal: it reads the table through Manager::Probes, so it is
+ * built only with the static library. */
 // cmocka needs these headers before its own, and declares no C linkage.
 // clang-format off
 #include <setjmp.h>
