@@ -36,23 +36,25 @@ Queue *Queue::Create(const void *key, size_t key_len) {
 void Queue::ReleaseHandle() {
   if (handles_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
   Shutdown();
-  DestroyIfUnused(freed_.fetch_add(kHandlesGone, std::memory_order_acq_rel) + kHandlesGone);
+  // Nobody can queue a slot any more, so the count of tokens made is final;
+  // read it while the queue is surely still ours (before the step below,
+  // which lets the last token free it). freed_ then counts down from it
+  // and holds exactly kHandlesGone once every token was freed.
+  uint32_t made = ReadMadeAfterShutdown();
+  uint32_t step = kHandlesGone - made * kFreedOne;
+  if (freed_.fetch_add(step, std::memory_order_acq_rel) + step == kHandlesGone) Destroy();
 }
 
+// After its step on freed_ a caller touches the queue only to free it: the
+// step that leaves exactly kHandlesGone is the last, and another may free
+// the queue right after any other.
 void Queue::TokenFreed() {
-  DestroyIfUnused(freed_.fetch_add(kFreedOne, std::memory_order_acq_rel) + kFreedOne);
+  if (freed_.fetch_add(kFreedOne, std::memory_order_acq_rel) + kFreedOne == kHandlesGone) {
+    Destroy();
+  }
 }
 
-// Exactly one caller sees both the handles gone and the last token freed:
-// the one whose step on freed_ completed them. Seeing kHandlesGone orders
-// this after Shutdown, which took the lock after the last QueueSlot, so
-// next_id_ no longer changes and may be read without the lock.
-void Queue::DestroyIfUnused(uint32_t freed) {
-  if ((freed & kHandlesGone) == 0) return;
-  uint32_t made = static_cast<uint32_t>(next_id_) & (UINT32_MAX / kFreedOne);
-  if (freed / kFreedOne != made) return;
-  Destroy();
-}
+uint32_t Queue::ReadMadeAfterShutdown() const { return static_cast<uint32_t>(next_id_); }
 
 void Queue::Destroy() {
   uint32_t index = arena_index_;

@@ -104,9 +104,9 @@ class Queue {
   ~Queue() = default;
 
   void Shutdown();
-  // Frees the queue's memory if `freed` (a value of freed_) says that the
-  // handles are gone and every token made was freed.
-  void DestroyIfUnused(uint32_t freed) SLOTQ_NO_THREAD_SAFETY_ANALYSIS;
+  // next_id_ without the lock, once the last handle is gone: every
+  // QueueSlot happened before (each held a handle), and none can follow.
+  uint32_t ReadMadeAfterShutdown() const SLOTQ_NO_THREAD_SAFETY_ANALYSIS;
   void Destroy();
   // Stack operations, all under mu_.
   void Push(Token *t) SLOTQ_REQUIRES(mu_);
@@ -138,7 +138,8 @@ class Queue {
   std::atomic<uint32_t> handles_{1};
   mutable Mutex mu_;  // guards the stack, waiters_, next_id_, the stats, the counters
   StateCounts states_ SLOTQ_GUARDED_BY(mu_);
-  // Tokens freed, in units of kFreedOne (modulo 2^31), plus kHandlesGone.
+  // Tokens freed, in units of kFreedOne (modulo 2^31); once the handles
+  // are gone, minus the tokens made, plus kHandlesGone (see ReleaseHandle).
   std::atomic<uint32_t> freed_{0};
   Token *top_ SLOTQ_GUARDED_BY(mu_) = nullptr;         // newest idle slot
   Dequeuer *waiters_ SLOTQ_GUARDED_BY(mu_) = nullptr;  // circular, oldest first
