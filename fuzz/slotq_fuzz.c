@@ -1042,7 +1042,8 @@ static void step(reader *r) {
   uint8_t b = u8(r);
   if (b >= kOnNoteFirstByte && b < kArmFirstByte) {
     /* What a dequeuer's notify callback does; like arming, it took byte
-     * values of its own (the eighth of each of eight operations). */
+     * values of its own: the seventh of each of eight operations (eject to
+     * token_retain), which now have six, as most others. */
     g_op = "dequeuer_on_note";
     if (g_trace) fprintf(stderr, "step %d: %s (op byte at %zu)\n", g_step, g_op, at);
     int di = PICK(r, g_d, deq_ok);
