@@ -255,6 +255,7 @@ enum { NOTE_COUNT, NOTE_COLLECT, NOTE_COLLECT_ACQUIRE, NOTE_FREE, NOTE_KINDS };
  * effects follow the step's own; an entry is claimed before the calls, so
  * that callbacks nested in them come after it. */
 typedef struct note_act {
+  int seq; /* the notification it answered (g_notes_made then) */
   int di;
   int action;
   int rc;             /* slotq_dequeuer_next() */
@@ -263,13 +264,18 @@ typedef struct note_act {
 } note_act;
 #define MAXACTS 32
 static note_act g_acts[MAXACTS];
-static int g_nacts;
+static int g_nacts;       /* recorded this step */
+static int g_acts_done;   /* of those, checked against the model */
+static int g_notes_made;  /* notifications delivered this step */
+static int g_notes_model; /* notifications the model decided this step */
 
 static void cb_notify(void *arg) {
   sdeq *d = (sdeq *)arg;
   d->notes++;
+  g_notes_made++;
   if (d->on_note == NOTE_COUNT || g_nacts == MAXACTS) return;
   note_act *a = &g_acts[g_nacts++];
+  a->seq = g_notes_made;
   a->di = (int)(d - g_d);
   a->action = d->on_note;
   a->rc = a->acquire_rc = -1;
@@ -332,6 +338,13 @@ static void model_cancel(int ci);
 
 static void model_give_back(sdeq *d, int handed);
 static void model_stop(sdeq *d, int notify);
+static void apply_note_acts(void);
+
+/* The model decides that d is notified. */
+static void model_note(sdeq *d) {
+  d->notes_expected++;
+  g_notes_model++;
+}
 
 static void model_fire(int ci, int reason) {
   scancel *c = &g_c[ci];
@@ -379,6 +392,9 @@ static void model_fire(int ci, int reason) {
     } else {
       model_fire(idx, reason);
     }
+    /* Each registration runs on its own, delivering the notifications it
+     * caused before the next one runs: their callbacks' calls come here. */
+    apply_note_acts();
   }
 }
 
@@ -466,7 +482,7 @@ static void model_hand_or_push(int ti) {
   }
   sdeq *d = &g_d[di];
   d->armed = 0;
-  d->notes_expected++;
+  model_note(d);
   t->state = SLOTQ_TOKEN_LENT;
   t->handed_to = di;
   d->handed = ti;
@@ -491,7 +507,7 @@ static void model_give_back(sdeq *d, int handed) {
 /* Dequeuer::StopLocked: leave the waiters, give back the lent and the
  * handed token; `notify`: an armed dequeuer is told (not when freed). */
 static void model_stop(sdeq *d, int notify) {
-  if (d->armed && notify) d->notes_expected++;
+  if (d->armed && notify) model_note(d);
   d->armed = 0;
   model_give_back(d, 0);
   model_give_back(d, 1);
@@ -830,10 +846,13 @@ static void model_next(int di, int ci, int rc, slotq_token_t *h) {
   if (rc != SLOTQ_OK) EXPECT(h == NULL);
 }
 
-/* The callbacks' recorded calls (note_act), in the order they began. */
+/* The callbacks' recorded calls (note_act), in the order they began, as
+ * far as the model has decided the notifications they answered. Called
+ * where the library delivers what it decided: at the end of a step, and
+ * after each registration of a token that fires. */
 static void apply_note_acts(void) {
-  for (int k = 0; k < g_nacts; k++) {
-    note_act *a = &g_acts[k];
+  while (g_acts_done < g_nacts && g_acts[g_acts_done].seq <= g_notes_model) {
+    note_act *a = &g_acts[g_acts_done++]; /* done first: applying may nest */
     sdeq *d = &g_d[a->di];
     EXPECT(d->used);
     if (g_trace) {
@@ -854,7 +873,14 @@ static void apply_note_acts(void) {
       t->state = SLOTQ_TOKEN_ACQUIRED;
     }
   }
-  g_nacts = 0;
+}
+
+/* The end of a step: every callback's calls were checked. */
+static void finish_note_acts(void) {
+  apply_note_acts();
+  EXPECT_EQ(g_acts_done, g_nacts);
+  EXPECT_EQ(g_notes_model, g_notes_made);
+  g_nacts = g_acts_done = g_notes_made = g_notes_model = 0;
 }
 
 /* ------------------------------------------------------------- operations */
@@ -973,19 +999,19 @@ static void do_arm(reader *r) {
   squeue *q = &g_sq[d->sq];
   if (d->handed >= 0) {
     EXPECT_EQ(rc, SLOTQ_OK); /* uncollected: told again */
-    d->notes_expected++;
+    model_note(d);
   } else if (d->stopped) {
     EXPECT_EQ(rc, SLOTQ_ESTOPPED);
-    d->notes_expected++;
+    model_note(d);
   } else if (d->cancel >= 0 && cancel_reason(&g_c[d->cancel]) != SLOTQ_OK) {
     EXPECT_EQ(rc, SLOTQ_OK);
-    d->notes_expected++;
+    model_note(d);
   } else if (q->depth > 0) {
     EXPECT_EQ(rc, SLOTQ_OK);
     int ti = stack_pop_lent(q);
     g_t[ti].handed_to = di;
     d->handed = ti;
-    d->notes_expected++;
+    model_note(d);
   } else {
     EXPECT_EQ(rc, SLOTQ_OK);
     d->armed = 1;
@@ -1687,7 +1713,7 @@ static void teardown(void) {
     model_stop(&g_d[i], 0);
     g_d[i].used = 0;
     model_drop_handle(g_d[i].sq);
-    apply_note_acts(); /* slots given back may go to armed dequeuers left */
+    finish_note_acts(); /* slots given back may go to armed dequeuers left */
   }
   check_all();
   for (int i = 0; i < MAXQR; i++) {
@@ -1755,7 +1781,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   memset(g_r, 0, sizeof g_r);
   g_seq = 0;
   g_arm_seq = 0;
-  g_nacts = 0;
+  g_nacts = g_acts_done = g_notes_made = g_notes_model = 0;
   g_input = data;
   g_input_len = size;
   g_op = "setup";
@@ -1764,7 +1790,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   reader r = {data, size};
   while (r.n > 0 && g_step < MAXSTEPS) {
     step(&r);
-    apply_note_acts();
+    finish_note_acts();
     check_all();
     g_step++;
   }
