@@ -42,7 +42,10 @@ class ObjectCache {
 #if SLOTQ_OBJECT_CACHE
     List &l = list_;
     if (!l.closed && l.n < kCap) {
-      if (l.n == 0) (void)&reaper_;  // makes sure the reaper runs at thread exit
+      if (!l.armed) {
+        l.armed = true;
+        (void)&reaper_;  // constructs the reaper, so that it runs at thread exit
+      }
       l.blocks[l.n++] = p;
       return;
     }
@@ -57,6 +60,7 @@ class ObjectCache {
   struct List {
     void *blocks[kCap];
     int n;
+    bool armed;  // reaper_ was constructed for this thread
     bool closed;
   };
   struct Reaper {
