@@ -28,7 +28,7 @@ thread_local NotifyingFrame *t_notifying = nullptr;
 void Dequeuer::AfterUnlock::RunSlow() {
   int nw = nwake, nd = ndrop;
   nwake = ndrop = 0;
-  for (int i = 0; i < nw; i++) wake[i].Deliver();
+  for (int i = 0; i < nw; i++) wake.at[i].Deliver();
   for (int i = 0; i < nd; i++) drop[i]->Release();
 }
 

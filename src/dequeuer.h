@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include <atomic>
+#include <new>
 
 #include "cancel.h"
 #include "queue.h"
@@ -52,13 +53,15 @@ class Dequeuer {
   // and token references to drop (dropping may run the host's release
   // callback). Declare it before the lock so that it runs after the unlock.
   struct AfterUnlock {
-    PendingWake wake[4];
+    // Left unconstructed until NextWake() hands one out: most calls hand out
+    // none, and zeroing four on every call showed in the cycle's profile.
+    union Wakes {
+      Wakes() {}
+      PendingWake at[4];
+    } wake;
     Token *drop[4];
     int nwake = 0, ndrop = 0;
-    PendingWake *NextWake() {
-      wake[nwake] = PendingWake();
-      return &wake[nwake++];
-    }
+    PendingWake *NextWake() { return new (&wake.at[nwake++]) PendingWake(); }
     void Drop(Token *t) {
       if (t != nullptr) drop[ndrop++] = t;
     }
