@@ -827,6 +827,8 @@ SLOTQ_API int slotq_start_dequeuer(slotq_queue_t *queue, slotq_cancel_t *cancel,
  * reference is dropped).
  *
  * @param timeout_ns see the conventions; 0 takes a slot only if one is idle.
+ *   The timeout runs from when the call first finds no idle slot, so a call
+ *   that finds one does not read the clock.
  * @param cancel optional cancellation token for this call, besides the
  *   dequeuer's own.
  * @param[out] token a new reference to the token, for the caller to release.
