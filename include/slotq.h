@@ -1383,7 +1383,8 @@ SLOTQ_API int slotq_launcher_step(slotq_mgr_t *mgr, slotq_queue_t *queue,
  * moving average), `slotq_queue_latency_samples_total{key,state}`,
  * `slotq_queue_idle_slots{key}` (gauge), and the counters
  * `slotq_slots_queued_total`, `slotq_slots_acquired_total`,
- * `slotq_slots_ejected_total` and `slotq_slots_closed_total` (each `{key}`).
+ * `slotq_slots_ejected_total` and `slotq_slots_closed_total` (each `{key}`,
+ * each counting its event when it happens).
  *
  * @param mgr the manager.
  * @param[out] text a NUL-terminated string allocated by the library; free it

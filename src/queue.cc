@@ -185,7 +185,6 @@ Token *Queue::GiveBack(Token **slot, PendingWake *wake) {
       return nullptr;
     }
   }
-  if ((v & kStateMask) == SLOTQ_TOKEN_ACQUIRED) acquired_++;
   return t;  // acquired or ejected meanwhile: d's reference is to be dropped
 }
 
@@ -251,7 +250,7 @@ int Queue::AcquireQueued(Token *t) {
       if (t->Claimed()) return SLOTQ_EGONE;  // being ejected
       Unlink(t);
       old = SetPayload(&t->word, kStateMask, SLOTQ_TOKEN_ACQUIRED);
-      acquired_++;
+      acquired_.fetch_add(1, std::memory_order_relaxed);
       won = true;
     }
   }
@@ -273,7 +272,8 @@ size_t Queue::Len() const {
 Queue::Totals Queue::ReadTotals() const {
   MutexLock l(&mu_);
   uint64_t after_use = closed_after_use_.load(std::memory_order_relaxed);
-  return Totals{next_id_, acquired_, ejected_, ejected_ + after_use};
+  return Totals{next_id_, acquired_.load(std::memory_order_relaxed), ejected_,
+                ejected_ + after_use};
 }
 
 int Queue::EnterState(int state) {

@@ -97,6 +97,8 @@ class Queue {
   Totals ReadTotals() const;
   /// Counts a slot given back after use (Token::Close, which holds no lock).
   void CountClosedAfterUse() { closed_after_use_.fetch_add(1, std::memory_order_relaxed); }
+  /// Token::Acquire won a lent token (the one lock-free acquisition).
+  void CountAcquired() { acquired_.fetch_add(1, std::memory_order_relaxed); }
 
  private:
   friend class Dequeuer;
@@ -150,11 +152,12 @@ class Queue {
   // are gone (nobody can queue a slot then).
   uint64_t next_id_ SLOTQ_GUARDED_BY(mu_) = 0;
   Latencies latencies_ SLOTQ_GUARDED_BY(mu_);
-  // Counted where a lock is held anyway, so the hot paths pay no extra
-  // atomic: acquisitions when the token leaves its dequeuer (or the stack),
-  // ejects in Eject. Slots discarded at shutdown are never counted: nobody
-  // can read a queue's metrics once it shut down.
-  uint64_t acquired_ SLOTQ_GUARDED_BY(mu_) = 0;
+  // Ejects are counted in Eject, under the lock it holds anyway.
+  // Acquisitions are counted when they happen, most of them lock-free (a
+  // lent token), which lets a dequeuer be freed without the lock
+  // (Dequeuer::TryFreeUnshared). Slots discarded at shutdown are never
+  // counted: nobody can read a queue's metrics once it shut down.
+  std::atomic<uint64_t> acquired_{0};
   uint64_t ejected_ SLOTQ_GUARDED_BY(mu_) = 0;
   std::atomic<uint64_t> closed_after_use_{0};
 };

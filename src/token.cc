@@ -27,6 +27,7 @@ int Token::Acquire() {
     // compare-and-swap too), wins.
     if (word.compare_exchange_weak(v, (v & ~(kStateMask | kSleepers)) | SLOTQ_TOKEN_ACQUIRED,
                                    std::memory_order_acq_rel, std::memory_order_acquire)) {
+      queue->CountAcquired();
       WakeIfSleepers(&word, v);
       FireTrigger(SLOTQ_TOKEN_ACQUIRED);
       return SLOTQ_OK;

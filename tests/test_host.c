@@ -1,6 +1,7 @@
 /* The host loops (container offer, caller acquire, launcher step), the
  * launch policies and the metrics text. */
 #include <pthread.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -380,6 +381,59 @@ static void metrics_text(void **state) {
   slotq_mgr_destroy(m);
 }
 
+/* The value of the sample `name{key="<hex>"}` in the manager's metrics. */
+static long metric_of(slotq_mgr_t *m, const char *name) {
+  slotq_key k;
+  slotq_call c = the_call();
+  assert_ok(slotq_call_key(&c, &k));
+  char hex[41], prefix[160];
+  assert_ok(slotq_key_hex(&k, hex));
+  snprintf(prefix, sizeof(prefix), "\n%s{key=\"%s\"} ", name, hex);
+  char *text = NULL;
+  assert_ok(slotq_mgr_metrics(m, &text, NULL));
+  const char *at = strstr(text, prefix);
+  assert_non_null(at);
+  long v = strtol(at + strlen(prefix), NULL, 10);
+  slotq_free(text);
+  return v;
+}
+
+/* An acquisition counts when it happens, once: not when the dequeuer that
+ * lent the slot lets go of it later (nor again then). */
+static void metrics_count_an_acquisition_when_it_happens(void **state) {
+  (void)state;
+  slotq_mgr_t *m;
+  assert_ok(slotq_mgr_create(&m));
+  slotq_queue_t *q = queue_of(m);
+  test_slot s;
+  test_slot_init(&s);
+  slotq_token_t *offer, *lent, *queued;
+  assert_ok(slotq_queue_slot(q, &s, &test_ops, &offer));
+  slotq_dequeuer_t *d;
+  assert_ok(slotq_start_dequeuer(q, NULL, &d));
+  assert_ok(slotq_dequeuer_next(d, 0, NULL, &lent));
+  assert_int_equal(metric_of(m, "slotq_slots_acquired_total"), 0);
+  assert_ok(slotq_token_acquire(lent));
+  assert_int_equal(metric_of(m, "slotq_slots_acquired_total"), 1); /* d still holds it */
+  slotq_dequeuer_free(d);
+  assert_int_equal(metric_of(m, "slotq_slots_acquired_total"), 1);
+  /* A slot acquired straight off the stack counts too. */
+  assert_ok(slotq_queue_slot(q, &s, &test_ops, &queued));
+  assert_ok(slotq_token_acquire(queued));
+  assert_int_equal(metric_of(m, "slotq_slots_acquired_total"), 2);
+  /* A lost race counts nothing. */
+  assert_status(SLOTQ_EGONE, slotq_token_acquire(lent));
+  assert_int_equal(metric_of(m, "slotq_slots_acquired_total"), 2);
+  assert_ok(slotq_token_close(lent, NULL));
+  assert_ok(slotq_token_close(queued, NULL));
+  assert_int_equal(metric_of(m, "slotq_slots_closed_total"), 2);
+  slotq_token_release(lent);
+  slotq_token_release(offer);
+  slotq_token_release(queued);
+  slotq_queue_release(q);
+  slotq_mgr_destroy(m);
+}
+
 static void host_loops_refuse_bad_arguments(void **state) {
   (void)state;
   slotq_queue_t *q = test_queue();
@@ -424,6 +478,7 @@ int main(void) {
       cmocka_unit_test(idle_aware_policy),
       cmocka_unit_test(custom_policy_and_bad_policies),
       cmocka_unit_test(metrics_text),
+      cmocka_unit_test(metrics_count_an_acquisition_when_it_happens),
       cmocka_unit_test(host_loops_refuse_bad_arguments),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
