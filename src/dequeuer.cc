@@ -196,6 +196,7 @@ void Dequeuer::SetNotify(slotq_notify_fn fn, void *arg) {
 
 int Dequeuer::Fd(int *fd) {
   MutexLock l(&queue_->mu_);
+  shared_.store(true, std::memory_order_relaxed);
   if (fd_ < 0) {
     fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (fd_ < 0) return SLOTQ_ENOMEM;
@@ -215,6 +216,7 @@ int Dequeuer::Arm() {
   AfterUnlock after;
   int rc = SLOTQ_OK;
   MutexLock l(&queue_->mu_);
+  shared_.store(true, std::memory_order_relaxed);
   if (armed_) return SLOTQ_OK;  // already armed: one notification is coming
   if (handed_ != nullptr && handed_->State() != SLOTQ_TOKEN_LENT) {
     // Ejected before it was collected: not worth a notification.
@@ -299,7 +301,31 @@ bool Dequeuer::OnNotifyingThread() const {
   return false;
 }
 
+// Free() without the queue's lock, for the common case. A dequeuer with no
+// cancellation token, never armed, with no eventfd and not stopped is known
+// to no other thread once no Next() runs on it (the caller's contract): it
+// is in no waiters list and holds no handed slot, since only Next() enlists
+// it then and Next() leaves neither behind. What is left is the slot it lent,
+// if that is acquired or ejected (final: nobody changes it again) rather
+// than still lent, which must go back under the lock.
+bool Dequeuer::TryFreeUnshared() SLOTQ_NO_THREAD_SAFETY_ANALYSIS {
+  if (cancel_ != nullptr || shared_.load(std::memory_order_acquire)) return false;
+  // Stopped by another thread: its Stop() wrote lent_ under the lock, which
+  // is what orders that write before our reads here.
+  if (stopped_.load(std::memory_order_acquire)) return false;
+  Token *t = lent_;
+  if (t != nullptr) {
+    int st = t->State();
+    if (st == SLOTQ_TOKEN_LENT || st == SLOTQ_TOKEN_QUEUED) return false;
+    lent_ = nullptr;
+    t->Release();
+  }
+  FinishFree();
+  return true;
+}
+
 void Dequeuer::Free() {
+  if (TryFreeUnshared()) return;
   stopped_.store(true, std::memory_order_release);
   // Called from our own notification callback, we cannot wait for that
   // callback to return; otherwise we wait for callbacks running on other

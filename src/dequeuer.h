@@ -85,6 +85,7 @@ class Dequeuer {
   // waiters, give back the slots we hold, and notify an armed host if
   // `notify`. Requires the queue's lock.
   void StopLocked(AfterUnlock *after, bool notify, bool cancelled);
+  bool TryFreeUnshared();
   void FinishFree();
   static void OnCancel(CancelNode *node, int reason);
 
@@ -99,6 +100,9 @@ class Dequeuer {
   };
   CancelWatch cancel_watch_;
   bool watching_cancel_ = false;  // cancel_watch_ is registered (set once, in Create)
+  // Set (under the lock) once Arm() or Fd() was called: from then on other
+  // threads may reach us through a notification. Read by Free() unlocked.
+  std::atomic<bool> shared_{false};
 
   // Guarded by queue_->mu_ (the analysis cannot name it through queue_):
   Dequeuer *prev_ = nullptr;  // links in queue_->waiters_

@@ -439,6 +439,79 @@ static void armed_dequeuer_is_notified_on_stop_and_cancel(void **state) {
 
 /* Regression: a slot handed to an armed dequeuer and ejected before the
  * host collected it was returned by next (an ejected token handed out). */
+/* What a dequeuer holds when it is freed, each way it can be held: an
+ * acquired slot stays the caller's, an ejected one is let go, a lent one
+ * goes back (also after a stop), and an armed dequeuer leaves the waiters. */
+static void free_lets_go_of_each_kind_of_slot_it_holds(void **state) {
+  (void)state;
+  slotq_queue_t *q = test_queue();
+  test_slot s;
+  test_slot_init(&s);
+  slotq_token_t *offer, *tok;
+  slotq_dequeuer_t *d;
+  size_t len = 0;
+
+  /* Acquired: still the caller's to use; released once everybody let go. */
+  assert_ok(slotq_queue_slot(q, &s, &test_ops, &offer));
+  assert_ok(slotq_start_dequeuer(q, NULL, &d));
+  assert_ok(slotq_dequeuer_next(d, 0, NULL, &tok));
+  assert_ok(slotq_token_acquire(tok));
+  slotq_dequeuer_free(d);
+  assert_ok(slotq_token_exec(tok, NULL, NULL, NULL));
+  assert_ok(slotq_token_close(tok, NULL));
+  slotq_token_release(offer);
+  assert_int_equal(atomic_load(&s.releases), 0); /* the caller still holds it */
+  slotq_token_release(tok);
+  assert_int_equal(atomic_load(&s.releases), 1);
+
+  /* Ejected while lent: closed once, and let go by the dequeuer. */
+  assert_ok(slotq_queue_slot(q, &s, &test_ops, &offer));
+  assert_ok(slotq_start_dequeuer(q, NULL, &d));
+  assert_ok(slotq_dequeuer_next(d, 0, NULL, &tok));
+  assert_ok(slotq_eject(q, offer));
+  slotq_dequeuer_free(d);
+  assert_int_equal(atomic_load(&s.closes), 2);
+  assert_ok(slotq_queue_len(q, &len));
+  assert_int_equal(len, 0);
+  slotq_token_release(tok);
+  slotq_token_release(offer);
+  assert_int_equal(atomic_load(&s.releases), 2);
+
+  /* Lent and not acquired, with or without a stop first: back on the stack. */
+  for (int stop_first = 0; stop_first < 2; stop_first++) {
+    assert_ok(slotq_queue_slot(q, &s, &test_ops, &offer));
+    assert_ok(slotq_start_dequeuer(q, NULL, &d));
+    assert_ok(slotq_dequeuer_next(d, 0, NULL, &tok));
+    if (stop_first) assert_ok(slotq_dequeuer_stop(d));
+    slotq_dequeuer_free(d);
+    assert_ok(slotq_queue_len(q, &len));
+    assert_int_equal(len, 1);
+    int st = -1;
+    assert_ok(slotq_token_state_get(tok, &st, NULL));
+    assert_int_equal(st, SLOTQ_TOKEN_QUEUED);
+    slotq_token_release(tok);
+    assert_ok(slotq_eject(q, offer));
+    slotq_token_release(offer);
+  }
+
+  /* Armed on an empty queue: freed, it is no longer a waiter, so a slot
+   * queued later stays on the stack and nobody is notified. */
+  notify_rec r = {0};
+  assert_ok(slotq_start_dequeuer(q, NULL, &d));
+  r.deq = d;
+  assert_ok(slotq_dequeuer_set_notify(d, on_ready, &r));
+  assert_ok(slotq_dequeuer_arm(d));
+  slotq_dequeuer_free(d);
+  assert_ok(slotq_queue_slot(q, &s, &test_ops, &offer));
+  assert_ok(slotq_queue_len(q, &len));
+  assert_int_equal(len, 1);
+  assert_int_equal(atomic_load(&r.count), 0);
+  assert_ok(slotq_eject(q, offer));
+  slotq_token_release(offer);
+  assert_int_equal(atomic_load(&s.releases), 5);
+  slotq_queue_release(q);
+}
+
 static void slot_ejected_before_collection_is_not_handed_out(void **state) {
   (void)state;
   slotq_queue_t *q = test_queue();
@@ -576,6 +649,7 @@ int main(void) {
       cmocka_unit_test(one_slot_goes_to_the_oldest_waiter_the_others_keep_waiting),
       cmocka_unit_test(stop_and_cancel_give_a_lent_slot_back_at_once),
       cmocka_unit_test(a_slot_given_back_can_still_be_acquired_by_its_old_borrower),
+      cmocka_unit_test(free_lets_go_of_each_kind_of_slot_it_holds),
       cmocka_unit_test(second_thread_in_next_is_refused),
       cmocka_unit_test(blocked_token_wait_wakes_on_acquire),
       cmocka_unit_test(armed_dequeuer_is_notified_when_a_slot_comes),
