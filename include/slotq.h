@@ -930,8 +930,10 @@ SLOTQ_API int slotq_dequeuer_stop(slotq_dequeuer_t *deq);
  * eventfd closed) when that thread reaches the dropped notification.
  *
  * No thread may be inside slotq_dequeuer_next() on it, or use it afterwards:
- * stop it and let that call return first. (The library cannot detect a use
- * after free.)
+ * stop it and let that call return first. The same holds for
+ * slotq_dequeuer_stop() and slotq_dequeuer_arm() called by other threads
+ * (other than from its callback, above): they must return before this is
+ * called. (The library cannot detect a use after free.)
  * @param deq the dequeuer, or NULL.
  */
 SLOTQ_API void slotq_dequeuer_free(slotq_dequeuer_t *deq);
