@@ -68,15 +68,24 @@ int Token::Exec(CancelToken *cancel, void *call_arg, int *exec_rc) {
 }
 
 int Token::Close(int *close_rc) {
+  // Without a close callback, claiming the close and publishing it closed
+  // are one step: nothing runs in between.
+  const bool no_callback = ops->close == nullptr;
   uint32_t v = word.load(std::memory_order_acquire);
   for (;;) {
     uint32_t st = v & kStateMask;
     if (st == SLOTQ_TOKEN_QUEUED || st == SLOTQ_TOKEN_LENT) return SLOTQ_ESTATE;
     if ((v & kClosing) != 0) return SLOTQ_EGONE;
-    if (word.compare_exchange_weak(v, v | kClosing, std::memory_order_acq_rel)) break;
+    uint32_t next = no_callback ? (v & ~kSleepers) | kClosing | kClosed : v | kClosing;
+    if (word.compare_exchange_weak(v, next, std::memory_order_acq_rel)) break;
   }
   queue->CountClosedAfterUse();
-  int r = RunClose(false);
+  int r = 0;
+  if (no_callback) {
+    WakeIfSleepers(&word, v);
+  } else {
+    r = RunClose(false);
+  }
   if (close_rc != nullptr) *close_rc = r;
   return SLOTQ_OK;
 }

@@ -313,6 +313,51 @@ static void blocked_token_wait_wakes_on_acquire(void **state) {
   slotq_queue_release(q);
 }
 
+typedef struct closed_job {
+  slotq_token_t *tok;
+  int rc;
+} closed_job;
+
+static void *run_wait_closed(void *arg) {
+  closed_job *j = (closed_job *)arg;
+  j->rc = slotq_token_wait_closed(j->tok, SLOTQ_FOREVER, NULL);
+  return NULL;
+}
+
+/* A slot without a close callback is closed in one step: a container
+ * asleep in slotq_token_wait_closed wakes, and a second close is refused. */
+static void close_without_a_callback_wakes_a_blocked_wait_closed(void **state) {
+  (void)state;
+  static const slotq_slot_ops no_ops = {NULL, NULL, NULL, NULL, NULL};
+  slotq_queue_t *q = test_queue();
+  slotq_token_t *t, *got;
+  assert_ok(slotq_queue_slot(q, NULL, &no_ops, &t));
+  closed_job j = {t, -99};
+  pthread_t th;
+  pthread_create(&th, NULL, run_wait_closed, &j);
+  slotq_dequeuer_t *d;
+  assert_ok(slotq_start_dequeuer(q, NULL, &d));
+  assert_ok(slotq_dequeuer_next(d, 0, NULL, &got));
+  assert_ok(slotq_token_acquire(got));
+  slotq_dequeuer_free(d);
+  sleep_ms(20); /* let the container fall asleep (the test holds either way) */
+  int st = -1, closed = -1;
+  assert_ok(slotq_token_state_get(t, &st, &closed));
+  assert_int_equal(st, SLOTQ_TOKEN_ACQUIRED);
+  assert_int_equal(closed, 0);
+  int rc = -1;
+  assert_ok(slotq_token_close(got, &rc));
+  assert_int_equal(rc, 0);
+  pthread_join(th, NULL);
+  assert_ok(j.rc);
+  assert_ok(slotq_token_state_get(t, &st, &closed));
+  assert_int_equal(closed, 1);
+  assert_status(SLOTQ_EGONE, slotq_token_close(got, NULL));
+  slotq_token_release(got);
+  slotq_token_release(t);
+  slotq_queue_release(q);
+}
+
 /* ---- armed (event-driven) dequeuers -------------------------------------- */
 
 typedef struct notify_rec {
@@ -652,6 +697,7 @@ int main(void) {
       cmocka_unit_test(free_lets_go_of_each_kind_of_slot_it_holds),
       cmocka_unit_test(second_thread_in_next_is_refused),
       cmocka_unit_test(blocked_token_wait_wakes_on_acquire),
+      cmocka_unit_test(close_without_a_callback_wakes_a_blocked_wait_closed),
       cmocka_unit_test(armed_dequeuer_is_notified_when_a_slot_comes),
       cmocka_unit_test(arming_with_an_idle_slot_notifies_at_once),
       cmocka_unit_test(armed_dequeuer_is_notified_on_stop_and_cancel),
