@@ -57,7 +57,7 @@ void CancelToken::Destroy() {
 int CancelToken::Reason() const {
   int r = reason_.load(std::memory_order_acquire);
   if (r != 0) return r;
-  if (deadline_ != kNoDeadline && NowNs() >= deadline_) return SLOTQ_ETIMEDOUT;
+  if (DeadlinePassed(deadline_)) return SLOTQ_ETIMEDOUT;
   return SLOTQ_OK;
 }
 
@@ -90,7 +90,7 @@ void CancelToken::RunNode(CancelNode *n, int reason, bool *destroyed) {
 void CancelToken::Fire(int reason) {
   // A token whose deadline passed first keeps that reason, even if nobody
   // noticed before it was cancelled (itself or through its parent).
-  if (reason == SLOTQ_ECANCELED && deadline_ != kNoDeadline && NowNs() >= deadline_) {
+  if (reason == SLOTQ_ECANCELED && DeadlinePassed(deadline_)) {
     reason = SLOTQ_ETIMEDOUT;
   }
   int expected = 0;

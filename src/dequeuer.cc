@@ -104,7 +104,7 @@ int Dequeuer::Next(int64_t timeout_ns, CancelToken *cancel, Token **out) {
     if (!deadline_set) {
       deadline = DeadlineAfter(timeout_ns);
       deadline_set = true;
-    } else if (deadline != kNoDeadline && NowNs() >= deadline) {
+    } else if (DeadlinePassed(deadline)) {
       rc = SLOTQ_ETIMEDOUT;
       break;
     }

@@ -155,7 +155,7 @@ int BlockOn(WaitKind kind, std::atomic<uint32_t> *word, Ready ready, int64_t dea
       rc = SLOTQ_ECANCELED;
       break;
     }
-    if (deadline != kNoDeadline && NowNs() >= deadline) {
+    if (DeadlinePassed(deadline)) {
       rc = SLOTQ_ETIMEDOUT;
       break;
     }
