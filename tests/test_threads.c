@@ -1,6 +1,7 @@
 /* Several threads queue, dequeue, acquire and eject at once; at the end
  * every slot is accounted for exactly once. (The long randomized version,
  * with managers, deadlines and a watchdog, is tests/stress.) */
+#include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -251,10 +252,81 @@ static void queue_memory_is_freed_once_when_handle_and_tokens_race(void **state)
   }
 }
 
+/* ---- per-thread caches -------------------------------------------------- */
+
+/* The library keeps up to 32 freed tokens and 32 freed dequeuers per thread
+ * for reuse (src/object_cache.h). Sanitizer builds have no such cache. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define OBJECT_CACHE 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define OBJECT_CACHE 0
+#endif
+#endif
+#ifndef OBJECT_CACHE
+#define OBJECT_CACHE 1
+#endif
+
+enum { CACHE_THREADS = 8, CACHE_EACH = 40 };
+static const slotq_slot_ops no_ops = {NULL, NULL, NULL, NULL, NULL};
+
+typedef struct cache_job {
+  slotq_token_t *toks[CACHE_EACH];
+  slotq_dequeuer_t *deqs[CACHE_EACH];
+} cache_job;
+
+/* Frees, on this thread, blocks the main thread allocated. */
+static void *free_on_this_thread(void *p) {
+  cache_job *j = (cache_job *)p;
+  for (int i = 0; i < CACHE_EACH; i++) {
+    slotq_dequeuer_free(j->deqs[i]);
+    slotq_token_release(j->toks[i]);
+  }
+  return NULL;
+}
+
+/* A thread's cache goes back to malloc when the thread exits: blocks the
+ * main thread allocated (malloc's main arena) and other threads freed into
+ * their caches are counted in use again once those threads are gone. */
+static void a_thread_s_cached_blocks_are_freed_when_it_exits(void **state) {
+  (void)state;
+  if (!OBJECT_CACHE) {
+    print_message(
+        "skipped: a sanitizer build has no per-thread cache (its leak check covers this)\n");
+    skip();
+  }
+  if (getenv("SLOTQ_TEST_UNDER_VALGRIND") != NULL) {
+    print_message("skipped: under valgrind, whose malloc mallinfo2 does not describe\n");
+    skip();
+  }
+  slotq_queue_t *q = test_queue();
+  static cache_job jobs[CACHE_THREADS];
+  size_t before = mallinfo2().uordblks;
+  for (int t = 0; t < CACHE_THREADS; t++) {
+    for (int i = 0; i < CACHE_EACH; i++) {
+      assert_ok(slotq_queue_slot(q, NULL, &no_ops, &jobs[t].toks[i]));
+      assert_ok(slotq_eject(q, jobs[t].toks[i])); /* the caller's is the last reference */
+      assert_ok(slotq_start_dequeuer(q, NULL, &jobs[t].deqs[i]));
+    }
+  }
+  pthread_t th[CACHE_THREADS];
+  for (int t = 0; t < CACHE_THREADS; t++)
+    pthread_create(&th[t], NULL, free_on_this_thread, &jobs[t]);
+  for (int t = 0; t < CACHE_THREADS; t++) pthread_join(th[t], NULL);
+  size_t after = mallinfo2().uordblks;
+  /* Kept in the exited threads' caches, 8 x 32 tokens and dequeuers would
+   * be over 60 KB; allow 16 KB for whatever else malloc did meanwhile. */
+  if (after > before + 16384) {
+    fail_msg("%zu bytes more in use after the threads exited", after - before);
+  }
+  slotq_queue_release(q);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(every_slot_ends_exactly_once),
       cmocka_unit_test(queue_memory_is_freed_once_when_handle_and_tokens_race),
+      cmocka_unit_test(a_thread_s_cached_blocks_are_freed_when_it_exits),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
