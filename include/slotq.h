@@ -779,9 +779,11 @@ SLOTQ_API int slotq_token_error(slotq_token_t *token, int *slot_err);
 
 /**
  * @brief Gives an acquired slot back after use: runs its close callback (the
- * seed's caller calling Slot.Close), at most once per token.
+ * seed's caller calling Slot.Close), at most once per token, on the calling
+ * thread; then wakes the threads in slotq_token_wait_closed() on it.
  *
- * @param[out] close_rc optional: the close callback's return value.
+ * @param[out] close_rc optional: the close callback's return value (0 if
+ *   the slot has no close callback).
  * @param token the token; the caller keeps its reference for the duration of the call.
  * @return #SLOTQ_OK; #SLOTQ_ESTATE if the token is queued or lent (acquire it
  *   first); #SLOTQ_EGONE if its close callback already ran (closed twice, or
