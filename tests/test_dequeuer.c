@@ -482,8 +482,6 @@ static void armed_dequeuer_is_notified_on_stop_and_cancel(void **state) {
   slotq_queue_release(q);
 }
 
-/* Regression: a slot handed to an armed dequeuer and ejected before the
- * host collected it was returned by next (an ejected token handed out). */
 /* What a dequeuer holds when it is freed, each way it can be held: an
  * acquired slot stays the caller's, an ejected one is let go, a lent one
  * goes back (also after a stop), and an armed dequeuer leaves the waiters. */
@@ -557,6 +555,8 @@ static void free_lets_go_of_each_kind_of_slot_it_holds(void **state) {
   slotq_queue_release(q);
 }
 
+/* Regression: a slot handed to an armed dequeuer and ejected before the
+ * host collected it was returned by next (an ejected token handed out). */
 static void slot_ejected_before_collection_is_not_handed_out(void **state) {
   (void)state;
   slotq_queue_t *q = test_queue();
