@@ -109,14 +109,16 @@ template <class Ready>
 int BlockOn(WaitKind kind, std::atomic<uint32_t> *word, Ready ready, int64_t deadline,
             CancelToken *c1, CancelToken *c2) {
   if (ready(word->load(std::memory_order_acquire) & kPayloadMask)) return 0;
-  int64_t budget = deadline != 0 ? SpinPolicy::BudgetNs(kind) : 0;
-  if (budget > 0 && SpinPolicy::TryBeginSpin()) {
-    int64_t until = NowNs() + budget;
-    if (until > deadline) until = deadline;
+  int64_t budget = SpinPolicy::BudgetNs(kind);
+  int64_t now = budget > 0 ? NowNs() : 0;
+  // A poll (its deadline already passed) does not spin: it would only fail,
+  // and each failure halves the budget of the waits that do pay off.
+  if (budget > 0 && now < deadline && SpinPolicy::TryBeginSpin()) {
+    int64_t until = deadline - now > budget ? now + budget : deadline;
     // Pause-spin for a microsecond, then yield the CPU between checks: the
     // thread we wait for may need this very CPU (two CPUs, many threads),
     // and a CPU kept busy wakes the next thread far faster than an idle one.
-    int64_t pause_until = NowNs() + kPauseSpinNs;
+    int64_t pause_until = now + kPauseSpinNs;
     bool got = false;
     for (unsigned i = 1;; i++) {
       if (ready(word->load(std::memory_order_acquire) & kPayloadMask)) {
@@ -127,7 +129,7 @@ int BlockOn(WaitKind kind, std::atomic<uint32_t> *word, Ready ready, int64_t dea
         CpuRelax();
         continue;
       }
-      int64_t now = NowNs();
+      now = NowNs();
       if (now >= until) break;
       if (now >= pause_until) sched_yield();
     }
