@@ -947,9 +947,13 @@ enum { kOnNoteFirstByte = 232, kArmFirstByte = 240 };
 /* Before a signal: maybe change the queue's listener, maybe read its fd. */
 static void signal_listener_step(slotq_queue_t *h, squeue *q, uint8_t f) {
   switch ((f >> 1) & 3) {
-    case 1: /* a callback (replacing one keeps the eventfd) */
+    case 1: /* a callback (replacing one keeps the eventfd); told of a pending signal */
       EXPECT_EQ(slotq_queue_set_signal_notify(h, cb_signal, q), SLOTQ_OK);
       q->listener = q->listener_fn = 1;
+      if (q->sig_pending) {
+        q->sig_notes_expected++;
+        if (q->sig_fd >= 0) q->sig_fd_count++;
+      }
       break;
     case 2: /* removed: callback and eventfd go */
       EXPECT_EQ(slotq_queue_set_signal_notify(h, NULL, NULL), SLOTQ_OK);
@@ -962,7 +966,7 @@ static void signal_listener_step(slotq_queue_t *h, squeue *q, uint8_t f) {
       EXPECT_EQ(slotq_queue_signal_fd(h, &fd), SLOTQ_OK);
       EXPECT(fd >= 0);
       if (q->sig_fd >= 0) EXPECT_EQ(fd, q->sig_fd);
-      if (q->sig_fd < 0) q->sig_fd_count = 0;
+      if (q->sig_fd < 0) q->sig_fd_count = q->sig_pending ? 1 : 0; /* readable if pending */
       q->sig_fd = fd;
       q->listener = 1;
       break;

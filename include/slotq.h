@@ -1069,12 +1069,23 @@ SLOTQ_API int slotq_queue_wait_signal(slotq_queue_t *queue, int64_t timeout_ns,
  * @brief Calls `fn(arg)` each time a signal becomes pending on the queue, so
  * an event-driven launcher needs no thread blocked in slotq_queue_wait_signal().
  *
- * `fn` runs on the thread that called slotq_queue_signal(), without library
- * locks; it may call the library (typically slotq_queue_wait_signal() with a
- * timeout of 0 to consume the signal, or later). One callback per queue: a new
- * call replaces the old one; `fn` NULL removes it. When this returns, the
- * previous callback is not running and will not run again (unless called from
- * inside that callback). Dropped when the queue is freed.
+ * `fn` runs on the thread that made the signal pending (slotq_queue_signal(),
+ * or slotq_caller_acquire() and slotq_caller_wait(), which signal before they
+ * wait: a slow `fn` delays them), without library locks; it may call the
+ * library (typically slotq_queue_wait_signal() with a timeout of 0 to consume
+ * the signal, or later). A signal already pending when `fn` is set is told
+ * too, once, on this thread before this returns, since no new one can become
+ * pending until it is consumed. `fn` may be called when another thread has
+ * consumed the signal already (a poll then times out).
+ *
+ * One callback per queue: a new call replaces the old one; `fn` NULL removes
+ * it. When this returns, whichever thread took the previous callback out, it
+ * is not running and will not run again, so its `arg` may be freed. Called
+ * from inside one of the queue's callbacks, it waits only for the callback it
+ * takes out, and only on other threads (never for itself): callbacks that
+ * others took out may still run then. Two callbacks must not each set or
+ * remove the other's queue's callback, for each would wait for the other.
+ * Dropped when the queue is freed.
  *
  * @param queue the queue; the caller keeps its reference for the duration of the call.
  * @param fn the callback, or NULL to remove it.
@@ -1087,12 +1098,20 @@ SLOTQ_API int slotq_queue_set_signal_notify(slotq_queue_t *queue, slotq_notify_f
  * @brief A pollable file descriptor (an eventfd) that each new pending signal
  * adds one to; read it (8 bytes) to reset it.
  *
- * Created on the first call and owned by the queue (closed when it is freed
- * or by slotq_queue_set_signal_notify() with NULL). Do not close it yourself.
+ * Created on the first call, readable at once if a signal is already
+ * pending, and owned by the queue (closed when it is freed or by
+ * slotq_queue_set_signal_notify() with NULL). Do not close it yourself.
+ *
+ * When it is readable, read it first and then consume the signal
+ * (slotq_queue_wait_signal() with a timeout of 0). In the other order, a
+ * signal made pending between the two would add to the descriptor only for
+ * the read to take it away, while the signal stays pending, so that no later
+ * one adds to it either: the loop would never wake again.
  *
  * @param queue the queue; the caller keeps its reference for the duration of the call.
  * @param fd the eventfd.
- * @return #SLOTQ_OK, #SLOTQ_EINVAL or #SLOTQ_ENOMEM.
+ * @return #SLOTQ_OK, #SLOTQ_EINVAL, or #SLOTQ_ENOMEM when no descriptor could
+ *   be made (out of memory or of descriptors); nothing was changed then.
  */
 SLOTQ_API int slotq_queue_signal_fd(slotq_queue_t *queue, int *fd);
 /** @} */

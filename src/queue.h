@@ -89,6 +89,10 @@ class Queue {
   int WaitSignal(int64_t deadline, CancelToken *cancel);
   /// Marks whether the signal listener table has an entry for this queue.
   void SetHasListener(bool has);
+  /// Whether a signal is pending (not yet consumed).
+  bool SignalPending() const {
+    return (sigword_.load(std::memory_order_acquire) & kSignalPending) != 0;
+  }
 
   /// Slot counters for metrics, read together.
   struct Totals {

@@ -16,11 +16,14 @@ namespace slotq {
 namespace {
 
 struct Listener {
+  const Queue *queue = nullptr;
   slotq_notify_fn fn = nullptr;
   void *arg = nullptr;
   int fd = -1;
-  int running = 0;       // callbacks in flight, on any thread
-  bool removed = false;  // out of the table; the last callback frees it
+  int running = 0;                    // callbacks in flight, on any thread
+  int watchers = 0;                   // threads in Retire waiting for those callbacks
+  bool removed = false;               // out of the table; the last callback or watcher frees it
+  Listener *next_retiring = nullptr;  // in Table::retiring while removed and in use
 };
 
 // The listeners whose callback this thread is running (innermost first), so
@@ -38,10 +41,23 @@ int RunningHere(const Listener *l) {
   return n;
 }
 
+bool InsideCallbackOf(const Queue *q) {
+  for (RunningFrame *f = t_running; f != nullptr; f = f->outer) {
+    if (f->listener->queue == q) return true;
+  }
+  return false;
+}
+
 struct Table {
-  std::mutex mu;                 // guards map and every Listener in it
-  std::condition_variable idle;  // a Listener's running dropped to zero
+  std::mutex mu;                 // guards map, retiring and every Listener in either
+  std::condition_variable idle;  // a Listener's running dropped
   std::unordered_map<const Queue *, Listener *> map;
+  // Listeners taken out of the map that a callback or a watcher still uses.
+  // Whoever sets or removes a queue's listener from outside its callbacks
+  // waits for that queue's (AwaitRetired), not only the one who took it
+  // out: "when this returns, the previous callback is not running" holds
+  // for every such caller.
+  Listener *retiring = nullptr;
 };
 
 // Never destroyed: queues may be released during static destruction.
@@ -63,25 +79,69 @@ void ForkChild() {
 }
 [[maybe_unused]] const int g_fork_handlers = pthread_atfork(ForkPrepare, ForkParent, ForkChild);
 
-// Frees a listener already taken out of the table (so nobody else can
-// reach it, and no new callback of it starts), once the callbacks still
-// running on other threads returned. If one runs on this thread (a
-// callback replacing or removing its own listener), that one frees it when
-// it returns. Requires t.mu, held by `lock`.
-void Retire(Table &t, std::unique_lock<std::mutex> &lock, Listener *l) {
-  int here = RunningHere(l);
-  t.idle.wait(lock, [l, here] { return l->running == here; });
-  if (here != 0) {
-    l->removed = true;
-    return;
-  }
+void Free(Listener *l) {
   if (l->fd >= 0) close(l->fd);
   delete l;
+}
+
+// Called once nothing uses a retired listener any more. Requires t.mu.
+void Unretire(Table &t, Listener *l) {
+  Listener **p = &t.retiring;
+  while (*p != l) p = &(*p)->next_retiring;
+  *p = l->next_retiring;
+  Free(l);
+}
+
+// Waits, from outside the queue's callbacks, until no callback of a
+// listener of `q` that left the table runs. Requires t.mu, held by `lock`.
+void AwaitRetired(Table &t, std::unique_lock<std::mutex> &lock, const Queue *q) {
+  t.idle.wait(lock, [&t, q] {
+    for (Listener *l = t.retiring; l != nullptr; l = l->next_retiring) {
+      if (l->queue == q) return false;
+    }
+    return true;
+  });
+}
+
+// Retires a listener just taken out of the table (so nobody else can reach
+// it, and no new callback of it starts): freed now if no callback of it
+// runs, else by the last user. Requires t.mu, held by `lock`.
+//
+// Called from outside the queue's callbacks, it then waits for every
+// callback of the queue's retired listeners (AwaitRetired). From inside one
+// it waits only for `l`'s callbacks on other threads, as a callback's call
+// always did: waiting for other retired listeners could wait for ever (two
+// callbacks of the queue, each replacing the listener, each waiting for the
+// other's), while the listeners such calls wait for are ever newer ones.
+void Retire(Table &t, std::unique_lock<std::mutex> &lock, Listener *l) {
+  const Queue *q = l->queue;
+  const bool idle = l->running == 0;
+  if (idle) {
+    Free(l);
+  } else {
+    l->removed = true;
+    l->next_retiring = t.retiring;
+    t.retiring = l;
+  }
+  if (!InsideCallbackOf(q)) {
+    AwaitRetired(t, lock, q);
+    return;
+  }
+  if (idle) return;
+  int here = RunningHere(l);
+  l->watchers++;
+  t.idle.wait(lock, [l, here] { return l->running == here; });
+  l->watchers--;
+  if (l->running == 0) {  // only if none runs here: the last user frees it
+    Unretire(t, l);
+    t.idle.notify_all();
+  }
 }
 
 // Puts a new listener of `q` in the table (freeing it if that throws).
 // Requires t.mu.
 void InsertLocked(Table &t, Queue *q, Listener *l) {
+  l->queue = q;
   try {
     t.map.emplace(q, l);
   } catch (...) {
@@ -99,7 +159,11 @@ int SetSignalListener(Queue *q, slotq_notify_fn fn, void *arg) {
   auto it = t.map.find(q);
   Listener *old = it != t.map.end() ? it->second : nullptr;
   if (fn == nullptr) {
-    if (old == nullptr) return SLOTQ_OK;
+    if (old == nullptr) {
+      // Another thread may have just taken it out, or it removed itself.
+      if (!InsideCallbackOf(q)) AwaitRetired(t, lock, q);
+      return SLOTQ_OK;
+    }
     t.map.erase(it);
     q->SetHasListener(false);
     Retire(t, lock, old);
@@ -111,13 +175,21 @@ int SetSignalListener(Queue *q, slotq_notify_fn fn, void *arg) {
   l->fn = fn;
   l->arg = arg;
   if (old != nullptr) {
+    l->queue = q;
     it->second = l;
     l->fd = old->fd;
     old->fd = -1;
     Retire(t, lock, old);
-    return SLOTQ_OK;
+  } else {
+    InsertLocked(t, q, l);
+    if (!InsideCallbackOf(q)) AwaitRetired(t, lock, q);
   }
-  InsertLocked(t, q, l);
+  // A signal that became pending before the callback was there would never
+  // be told (only a new one is), and the launcher would wait for good.
+  // Signals from now on see the listener: one just now may be told twice.
+  bool pending = q->SignalPending();
+  lock.unlock();
+  if (pending) NotifySignalListener(q);
   return SLOTQ_OK;
 }
 
@@ -126,15 +198,31 @@ int SignalListenerFd(Queue *q, int *fd) {
   std::lock_guard<std::mutex> lock(t.mu);
   auto it = t.map.find(q);
   Listener *l;
+  bool inserted = false;
   if (it != t.map.end()) {
     l = it->second;
   } else {
     l = new Listener();
     InsertLocked(t, q, l);
+    inserted = true;
   }
   if (l->fd < 0) {
     l->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (l->fd < 0) return SLOTQ_ENOMEM;
+    if (l->fd < 0) {  // out of descriptors or memory: leave nothing behind
+      if (inserted) {
+        t.map.erase(q);
+        q->SetHasListener(false);
+        delete l;
+      }
+      return SLOTQ_ENOMEM;
+    }
+    // As for a callback: a signal already pending must make it readable.
+    // (A signal from now on waits for this lock, then writes to it.)
+    if (q->SignalPending()) {
+      uint64_t one = 1;
+      ssize_t n = write(l->fd, &one, sizeof(one));
+      (void)n;  // a new eventfd takes it
+    }
   }
   *fd = l->fd;
   return SLOTQ_OK;
@@ -162,10 +250,7 @@ void NotifySignalListener(const Queue *q) {
   lock.lock();
   t_running = frame.outer;
   l->running--;
-  if (l->removed && l->running == 0) {
-    if (l->fd >= 0) close(l->fd);
-    delete l;
-  }
+  if (l->removed && l->running == 0 && l->watchers == 0) Unretire(t, l);
   t.idle.notify_all();
 }
 

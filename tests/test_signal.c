@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -144,6 +146,11 @@ static void *signal_once(void *arg) {
   return NULL;
 }
 
+static void *signal_once_on(void *arg) {
+  slotq_queue_signal((slotq_queue_t *)arg, NULL);
+  return NULL;
+}
+
 static void listener_removed_from_its_callback_after_another_thread_ran_it(void **state) {
   (void)state;
   memset(&g_re, 0, sizeof(g_re));
@@ -213,6 +220,183 @@ static void listeners_replaced_and_removed_concurrently(void **state) {
   slotq_queue_release(g_churn.q);
 }
 
+/* "When this returns, the previous callback is not running" holds for
+ * every caller, not only for the one that took the listener out of the
+ * table: a host frees the callback's argument after its own removal. */
+typedef struct slow_cb {
+  slotq_queue_t *q;
+  atomic_int calls, inside;
+} slow_cb;
+static slow_cb g_slow;
+
+static void slow_then_remove_self(void *arg) {
+  (void)arg;
+  int n = atomic_fetch_add(&g_slow.calls, 1);
+  (void)slotq_queue_wait_signal(g_slow.q, 0, NULL); /* so that the next signal is news */
+  if (n == 0) {                                     /* the first run is slow */
+    atomic_store(&g_slow.inside, 1);
+    usleep(150 * 1000);
+    atomic_store(&g_slow.inside, 0);
+  } else { /* a later one, on another thread, removes the listener */
+    assert_ok(slotq_queue_set_signal_notify(g_slow.q, NULL, NULL));
+  }
+}
+
+static void *remove_listener(void *arg) {
+  assert_ok(slotq_queue_set_signal_notify((slotq_queue_t *)arg, NULL, NULL));
+  return NULL;
+}
+
+static void start_slow_callback(pthread_t *th) {
+  memset(&g_slow, 0, sizeof(g_slow));
+  g_slow.q = test_queue();
+  assert_ok(slotq_queue_set_signal_notify(g_slow.q, slow_then_remove_self, NULL));
+  pthread_create(th, NULL, signal_once_on, g_slow.q);
+  while (!atomic_load(&g_slow.inside)) usleep(1000);
+}
+
+static void removal_waits_for_a_callback_another_remover_took_out(void **state) {
+  (void)state;
+  pthread_t sig, rem;
+  start_slow_callback(&sig);
+  pthread_create(&rem, NULL, remove_listener, g_slow.q); /* takes it out, waits */
+  usleep(30 * 1000);
+  assert_ok(slotq_queue_set_signal_notify(g_slow.q, NULL, NULL));
+  assert_int_equal(atomic_load(&g_slow.inside), 0); /* returned at once before the fix */
+  pthread_join(rem, NULL);
+  pthread_join(sig, NULL);
+  slotq_queue_release(g_slow.q);
+}
+
+static void removal_waits_for_a_callback_whose_listener_removed_itself(void **state) {
+  (void)state;
+  pthread_t sig, sig2;
+  start_slow_callback(&sig);
+  pthread_create(&sig2, NULL, signal_once_on, g_slow.q); /* its callback removes the listener */
+  while (atomic_load(&g_slow.calls) < 2) usleep(1000);
+  usleep(30 * 1000);
+  assert_ok(slotq_queue_set_signal_notify(g_slow.q, NULL, NULL));
+  assert_int_equal(atomic_load(&g_slow.inside), 0); /* returned at once before the fix */
+  pthread_join(sig2, NULL);
+  pthread_join(sig, NULL);
+  assert_int_equal(atomic_load(&g_slow.calls), 2);
+  slotq_queue_release(g_slow.q);
+}
+
+/* Two callbacks of one queue, on two threads, each replacing the queue's
+ * listener while another thread's replacement retired the first: neither
+ * may wait for the other's (each would wait for ever). */
+typedef struct crossing {
+  slotq_queue_t *q;
+  atomic_int inside, go, replaced;
+} crossing;
+static crossing g_x;
+
+static void cross_noop(void *arg) {
+  (void)arg;
+  (void)slotq_queue_wait_signal(g_x.q, 0, NULL);
+}
+
+static void cross_cb(void *arg) {
+  (void)arg;
+  (void)slotq_queue_wait_signal(g_x.q, 0, NULL); /* so that the next signal is news */
+  atomic_fetch_add(&g_x.inside, 1);
+  while (!atomic_load(&g_x.go)) usleep(1000);
+  if (slotq_queue_set_signal_notify(g_x.q, cross_noop, NULL) == SLOTQ_OK) {
+    atomic_fetch_add(&g_x.replaced, 1);
+  }
+}
+
+static void *set_cross_cb(void *arg) {
+  (void)arg;
+  assert_ok(slotq_queue_set_signal_notify(g_x.q, cross_cb, NULL));
+  return NULL;
+}
+
+static void callbacks_replacing_each_other_do_not_wait_for_each_other(void **state) {
+  (void)state;
+  memset(&g_x, 0, sizeof(g_x));
+  g_x.q = test_queue();
+  assert_ok(slotq_queue_set_signal_notify(g_x.q, cross_cb, NULL));
+  pthread_t s1, s2, r;
+  pthread_create(&s1, NULL, signal_once_on, g_x.q);
+  while (atomic_load(&g_x.inside) < 1) usleep(1000);
+  pthread_create(&r, NULL, set_cross_cb, NULL); /* retires the first, waits for it */
+  usleep(30 * 1000);
+  pthread_create(&s2, NULL, signal_once_on, g_x.q); /* runs the second */
+  while (atomic_load(&g_x.inside) < 2) usleep(1000);
+  atomic_store(&g_x.go, 1);
+  pthread_join(s1, NULL); /* hung when every caller waited for all retired ones */
+  pthread_join(s2, NULL);
+  pthread_join(r, NULL);
+  assert_int_equal(atomic_load(&g_x.replaced), 2);
+  assert_ok(slotq_queue_set_signal_notify(g_x.q, NULL, NULL));
+  slotq_queue_release(g_x.q);
+}
+
+/* A signal already pending when a listener comes is told to it: only news
+ * would be otherwise, and none comes while one is pending. */
+static void listener_set_while_a_signal_is_pending_is_told(void **state) {
+  (void)state;
+  slotq_queue_t *q = test_queue();
+  listener l = {q, 0, 1, 0};
+  assert_ok(slotq_queue_signal(q, NULL));
+  assert_ok(slotq_queue_set_signal_notify(q, on_signal, &l));
+  assert_int_equal(atomic_load(&l.calls), 1); /* here, before the call returned */
+  assert_status(SLOTQ_ETIMEDOUT, slotq_queue_wait_signal(q, 0, NULL)); /* consumed */
+  assert_ok(slotq_queue_set_signal_notify(q, on_signal, &l));          /* nothing pending */
+  assert_int_equal(atomic_load(&l.calls), 1);
+  assert_ok(slotq_queue_signal(q, NULL));
+  assert_int_equal(atomic_load(&l.calls), 2);
+  assert_ok(slotq_queue_set_signal_notify(q, NULL, NULL));
+  slotq_queue_release(q);
+}
+
+static void descriptor_made_while_a_signal_is_pending_is_readable(void **state) {
+  (void)state;
+  slotq_queue_t *q = test_queue();
+  assert_ok(slotq_queue_signal(q, NULL));
+  int fd;
+  assert_ok(slotq_queue_signal_fd(q, &fd));
+  struct pollfd p = {fd, POLLIN, 0};
+  assert_int_equal(poll(&p, 1, 0), 1);
+  /* Read the descriptor, then consume: a signal in between is not lost. */
+  uint64_t v;
+  assert_int_equal(read(fd, &v, sizeof(v)), (ssize_t)sizeof(v));
+  assert_ok(slotq_queue_wait_signal(q, 0, NULL));
+  assert_int_equal(poll(&p, 1, 0), 0);
+  assert_ok(slotq_queue_signal(q, NULL));
+  assert_int_equal(poll(&p, 1, 0), 1);
+  slotq_queue_release(q);
+}
+
+/* Out of descriptors: SLOTQ_ENOMEM, and nothing left behind (a later call,
+ * with descriptors again, works as a first one). */
+static void descriptor_refused_when_the_process_has_none_left(void **state) {
+  (void)state;
+  struct rlimit old;
+  assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+  int lowest = dup(0); /* the descriptor the next eventfd would get */
+  assert_true(lowest >= 0);
+  close(lowest);
+  struct rlimit low = {(rlim_t)lowest, old.rlim_max};
+  if (setrlimit(RLIMIT_NOFILE, &low) != 0) {
+    print_message("skipped: cannot lower RLIMIT_NOFILE here (%s)\n", strerror(errno));
+    skip();
+  }
+  slotq_queue_t *q = test_queue();
+  int fd = -1;
+  int rc = slotq_queue_signal_fd(q, &fd);
+  assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+  assert_status(SLOTQ_ENOMEM, rc);
+  assert_int_equal(fd, -1);
+  assert_ok(slotq_queue_signal(q, NULL));
+  assert_ok(slotq_queue_signal_fd(q, &fd));
+  struct pollfd p = {fd, POLLIN, 0};
+  assert_int_equal(poll(&p, 1, 0), 1);
+  slotq_queue_release(q);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(signal_has_room_for_one),
@@ -222,6 +406,12 @@ int main(void) {
       cmocka_unit_test(listener_dropped_with_its_queue),
       cmocka_unit_test(listener_removed_from_its_callback_after_another_thread_ran_it),
       cmocka_unit_test(listeners_replaced_and_removed_concurrently),
+      cmocka_unit_test(removal_waits_for_a_callback_another_remover_took_out),
+      cmocka_unit_test(removal_waits_for_a_callback_whose_listener_removed_itself),
+      cmocka_unit_test(callbacks_replacing_each_other_do_not_wait_for_each_other),
+      cmocka_unit_test(listener_set_while_a_signal_is_pending_is_told),
+      cmocka_unit_test(descriptor_made_while_a_signal_is_pending_is_readable),
+      cmocka_unit_test(descriptor_refused_when_the_process_has_none_left),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -320,7 +320,8 @@ class Queue(Owned):
 
     def set_signal_notify(self, fn):
         """Calls ``fn()`` each time a signal becomes pending, on the thread that
-        signalled (consume it with ``wait_signal(timeout=0)``). None removes it."""
+        signalled (consume it with ``wait_signal(timeout=0)``); a signal already
+        pending is told once, on this thread, before this returns. None removes it."""
         if fn is not None and not callable(fn):
             raise TypeError("fn must be callable or None")
         new_id = _callbacks.register(fn) if fn is not None else None
@@ -342,7 +343,8 @@ class Queue(Owned):
         return read_eventfd(self.signal_fileno())
 
     def signal_fileno(self):
-        """An eventfd that each new pending signal makes readable; owned by the queue."""
+        """An eventfd that each new pending signal makes readable (at once if one
+        is pending already); read it before consuming the signal. Owned by the queue."""
         fd = ctypes.c_int()
         with self._h as q:
             check(_lib.slotq_queue_signal_fd(q, ctypes.byref(fd)), "queue signal_fd")

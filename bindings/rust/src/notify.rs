@@ -94,7 +94,8 @@ impl Queue {
     /// Calls `f` each time a launch signal becomes pending on the queue
     /// (`slotq_queue_set_signal_notify`), on the thread that called
     /// [`Queue::signal`], without library locks; `f` typically consumes the
-    /// signal with `wait_signal(Some(Duration::ZERO), None)`.
+    /// signal with `wait_signal(Some(Duration::ZERO), None)`. A signal
+    /// already pending is told once, on this thread, before this returns.
     ///
     /// The callback stays registered while the returned [`SignalNotify`]
     /// lives (it holds a handle on the queue). One per queue:
@@ -123,7 +124,8 @@ impl Queue {
     }
 
     /// A pollable eventfd (`slotq_queue_signal_fd`) that each new pending
-    /// signal adds one to; read 8 bytes to reset it. Owned by the queue:
+    /// signal adds one to (readable at once if one is pending already);
+    /// read 8 bytes to reset it, before consuming the signal. Owned by the queue:
     /// it stays open while the queue lives, until a [`SignalNotify`] of the
     /// queue is dropped (which closes it); do not close it yourself.
     pub fn signal_fd(&self) -> Result<RawFd> {

@@ -161,9 +161,14 @@ fn signal_notify_calls_back_until_dropped() {
     // Another registration is possible now.
     let (m, g) = counter();
     let reg2 = q.set_signal_notify(g).unwrap();
+    assert_eq!(
+        m.load(Ordering::SeqCst),
+        1,
+        "told of the signal already pending"
+    );
     q.wait_signal(Some(Duration::ZERO), None).unwrap();
     assert!(q.signal());
-    assert_eq!(m.load(Ordering::SeqCst), 1);
+    assert_eq!(m.load(Ordering::SeqCst), 2);
     drop(reg2);
 }
 
