@@ -6,8 +6,9 @@
 # PREFIX is the library's install prefix (cmake --install ... --prefix PREFIX).
 # Sets PKG_CONFIG_PATH and LD_LIBRARY_PATH from it, finds cargo (PATH, then
 # /root/.cargo/bin, then ~/.cargo/bin; without it: SKIP, exit 0) and runs
-# `cargo test --offline` with its target directory under /tmp. Exits non-zero
-# when a test fails.
+# `cargo fmt --check` (if rustfmt is there) and `cargo test --offline` with its
+# target directory under /tmp. Exits non-zero when the formatting is off or a
+# test fails.
 set -eu
 
 if [ $# -ne 1 ]; then
@@ -60,4 +61,10 @@ fi
 
 cd "$here"
 echo "Rust binding: $(cargo --version), libslotq from $libdir"
+# The formatting, as clang-format checks the C++ (where rustfmt is installed).
+if cargo fmt --version >/dev/null 2>&1; then
+    cargo fmt --check
+else
+    echo "note: rustfmt not installed: formatting not checked"
+fi
 exec cargo test --offline

@@ -103,7 +103,11 @@ fn caller_wait_after_a_get_that_made_the_queue() {
     let tok = q.caller_wait(Some(LONG), None, None).unwrap();
     tok.close().unwrap();
     within(LONG, move || container.join().unwrap());
-    assert_eq!(q.stats().count(State::Waiter), 0, "it left the Waiter state");
+    assert_eq!(
+        q.stats().count(State::Waiter),
+        0,
+        "it left the Waiter state"
+    );
     let err = q.caller_wait(Some(Duration::ZERO), None, None).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::State, "nobody waits any more");
 }
