@@ -432,7 +432,10 @@ SLOTQ_API int slotq_cancel_create_deadline(slotq_cancel_t *parent, int64_t deadl
  * The callbacks and children are run on the calling thread, before this
  * returns, without any library lock held, one at a time in the order they
  * were registered (a child registers when it is created; a dequeuer started
- * with the token, when it is started). Cancelling twice is harmless.
+ * with the token, when it is started). Cancelling twice is harmless. A token
+ * that has already fired is left as it is: if another thread (a cancel of it
+ * or of its parent, or the timer at its deadline) is still running its
+ * callbacks, this returns without waiting for them.
  *
  * @param cancel the token.
  * @return #SLOTQ_OK, or #SLOTQ_EINVAL if `cancel` is NULL.
@@ -458,11 +461,12 @@ typedef void (*slotq_cancel_fn)(void *arg);
  *
  * If the token has already fired, `fn` runs on the calling thread before this
  * returns. Otherwise it runs on the thread that cancels the token (or its
- * parent); for a deadline, on the library's timer thread, or on the first
- * thread that finds the deadline passed (a blocking call or a registration
- * on the token), whichever comes first. It runs without
- * any library lock held, and may call any library function, including
- * slotq_cancel_cancel() on other tokens.
+ * parent); for a deadline, on the library's timer thread, or on a thread that
+ * registers on the token once the deadline has passed (a callback, or a
+ * blocking call as it starts), whichever comes first. It runs without any
+ * library lock held, and may call any library function, including
+ * slotq_cancel_cancel() on other tokens, slotq_cancel_unregister() on its own
+ * registration and slotq_cancel_release() of the token's last reference.
  *
  * @param[out] reg the registration; pass it to slotq_cancel_unregister() once
  *   the callback is no longer wanted (also after it ran), to free it.
@@ -497,6 +501,10 @@ SLOTQ_API int slotq_cancel_retain(slotq_cancel_t *cancel);
 
 /**
  * @brief Drops a reference; the token is freed with the last one. NULL is a no-op.
+ *
+ * Never waits for callbacks: if the token's parent is being cancelled on
+ * another thread, that thread holds the token until it has run its callbacks.
+ *
  * @param cancel the token, or NULL.
  */
 SLOTQ_API void slotq_cancel_release(slotq_cancel_t *cancel);

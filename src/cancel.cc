@@ -27,7 +27,30 @@ CancelToken *CancelToken::Create(CancelToken *parent, int64_t deadline_ns) {
 }
 
 void CancelToken::PropagateFromParent(CancelNode *node, int reason) {
-  static_cast<ParentNode *>(node)->child->Fire(reason);
+  CancelToken *child = static_cast<ParentNode *>(node)->child;
+  // Hold the child while its callbacks run, so that a thread dropping its
+  // last reference meanwhile does not wait for them (in Destroy, through
+  // our Unregister). A child whose count already reached zero is being
+  // destroyed: nobody can register on it or wait on it any more.
+  if (!child->TryRetain()) return;
+  // The parent weighed its deadline when it fired: a child that inherited
+  // it keeps the parent's reason even if the deadline passes meanwhile (an
+  // earlier callback may be slow). Only a deadline of the child's own,
+  // earlier than the parent's, can make it a timeout.
+  if (reason == SLOTQ_ECANCELED && child->deadline_ < child->parent_->deadline_ &&
+      DeadlinePassed(child->deadline_)) {
+    reason = SLOTQ_ETIMEDOUT;
+  }
+  child->FireWith(reason);
+  child->Release();
+}
+
+bool CancelToken::TryRetain() {
+  uint32_t r = refs_.load(std::memory_order_relaxed);
+  while (r != 0) {
+    if (refs_.compare_exchange_weak(r, r + 1, std::memory_order_relaxed)) return true;
+  }
+  return false;
 }
 
 void CancelToken::Release() {
@@ -35,8 +58,8 @@ void CancelToken::Release() {
   {
     // The last reference dropped from a callback that our own Fire() runs
     // on this thread: Fire() still walks our list, so it destroys us once
-    // it is done. (Fire() on another thread always holds a reference, or,
-    // through our parent, is waited for by Destroy's Unregister.)
+    // it is done. (Fire() on another thread always holds a reference: its
+    // caller's, or PropagateFromParent's.)
     MutexLock l(&mu_);
     if (firing_ && pthread_equal(firing_thread_, pthread_self())) {
       destroy_when_fired_ = true;
@@ -89,10 +112,14 @@ void CancelToken::RunNode(CancelNode *n, int reason, bool *destroyed) {
 
 void CancelToken::Fire(int reason) {
   // A token whose deadline passed first keeps that reason, even if nobody
-  // noticed before it was cancelled (itself or through its parent).
+  // noticed before it was cancelled.
   if (reason == SLOTQ_ECANCELED && DeadlinePassed(deadline_)) {
     reason = SLOTQ_ETIMEDOUT;
   }
+  FireWith(reason);
+}
+
+void CancelToken::FireWith(int reason) {
   int expected = 0;
   if (!reason_.compare_exchange_strong(expected, reason, std::memory_order_acq_rel)) return;
   bool unwatch;
@@ -130,7 +157,6 @@ void CancelToken::Fire(int reason) {
 
 bool CancelToken::Register(CancelNode *node, bool watch_deadline) {
   if (Reason() == SLOTQ_OK) {
-    bool watch = false;
     bool added = false;
     {
       MutexLock l(&mu_);
@@ -148,30 +174,38 @@ bool CancelToken::Register(CancelNode *node, bool watch_deadline) {
         if (watch_deadline && deadline_ != kNoDeadline) {
           node->needs_timer = true;
           timer_watchers_++;
+          // Into the timer before anybody can see watched_: a Fire or an
+          // Unregister that clears it takes the token back out of the timer,
+          // which would miss it if it were added after our unlock (and the
+          // timer would hold it until the deadline). Lock order: our mu_,
+          // then the timer's, which never calls into a token while held.
           if (!watched_) {
-            watched_ = true;
-            watch = true;
+            Retain();  // the timer's reference, until it fires us or lets go
+            if (WatchDeadline(this, deadline_)) {
+              watched_ = true;
+            } else {
+              refs_.fetch_sub(1,
+                              std::memory_order_relaxed);  // never the last: the caller holds one
+            }
           }
         }
       }
     }
-    if (added) {
-      if (watch) {
-        Retain();  // the timer holds a reference until it fires us
-        if (!WatchDeadline(this, deadline_)) Release();
-      }
-      return true;
-    }
+    if (added) return true;
   } else {
     Fire(Reason());  // a passed deadline nobody fired yet
   }
-  // Already fired: run it here, under the same protocol as Fire.
+  // Already fired: run it here, under the same protocol as Fire. fn may
+  // unregister itself and drop the caller's reference, the last one: RunNode
+  // still takes mu_ after it, so hold the token until then.
+  Retain();
   bool destroyed = false;
   {
     MutexLock l(&mu_);
     BeginRun(node, &destroyed);
   }
   RunNode(node, reason_.load(std::memory_order_acquire), &destroyed);
+  Release();
   return false;
 }
 

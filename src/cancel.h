@@ -47,6 +47,8 @@ class CancelToken {
   static CancelToken *Create(CancelToken *parent, int64_t deadline_ns);
 
   void Retain() { refs_.fetch_add(1, std::memory_order_relaxed); }
+  /// Retain, unless the last reference is already gone (then false).
+  bool TryRetain();
   void Release();
 
   /// SLOTQ_OK while live, SLOTQ_ECANCELED once cancelled (itself or a parent),
@@ -60,7 +62,8 @@ class CancelToken {
   /// Fires with SLOTQ_ECANCELED (or SLOTQ_ETIMEDOUT if the deadline passed first).
   void Cancel();
 
-  /// Fires with `reason` if not fired yet, and runs the callbacks.
+  /// Fires with `reason` if not fired yet (SLOTQ_ECANCELED becomes
+  /// SLOTQ_ETIMEDOUT if the deadline passed), and runs the callbacks.
   void Fire(int reason);
 
   /// Adds `node`. If the token already fired, runs node->fn on this thread
@@ -77,6 +80,8 @@ class CancelToken {
   CancelToken(CancelToken *parent, int64_t deadline_ns);
   ~CancelToken() = default;
   static void PropagateFromParent(CancelNode *node, int reason);
+  // Fire, with `reason` as it is.
+  void FireWith(int reason);
   // Leaves the parent and frees the token (its last reference is gone).
   void Destroy();
   // Takes the token out of the deadline timer (nothing needs it there any

@@ -19,6 +19,8 @@ namespace {
 
 using Entry = std::pair<int64_t, CancelToken *>;  // (deadline, token holding a reference)
 
+constexpr int64_t kMaxWaitNs = int64_t{3600} * 1000000000;
+
 struct LaterFirst {
   bool operator()(const Entry &a, const Entry &b) const { return a.first > b.first; }
 };
@@ -45,6 +47,11 @@ class DeadlineTimer {
     std::push_heap(heap_.begin(), heap_.end(), LaterFirst());
     cv_.notify_one();
     return true;
+  }
+
+  size_t Count() {
+    std::unique_lock<std::mutex> l(mu_);
+    return heap_.size();
   }
 
   bool Unwatch(CancelToken *token) {
@@ -102,7 +109,11 @@ class DeadlineTimer {
       int64_t now = NowNs();
       Entry e = heap_.front();
       if (e.first > now) {
-        cv_.wait_for(l, std::chrono::nanoseconds(e.first - now));
+        // At most an hour at a time: wait_for adds the wait to its clock's
+        // now, which overflows for deadlines near INT64_MAX and then returns
+        // at once, so that this loop would spin.
+        int64_t wait = e.first - now < kMaxWaitNs ? e.first - now : kMaxWaitNs;
+        cv_.wait_for(l, std::chrono::nanoseconds(wait));
         continue;
       }
       std::pop_heap(heap_.begin(), heap_.end(), LaterFirst());
@@ -153,6 +164,11 @@ bool WatchDeadline(CancelToken *token, int64_t deadline_ns) {
 bool UnwatchDeadline(CancelToken *token) {
   DeadlineTimer *timer = TheTimer();
   return timer != nullptr && timer->Unwatch(token);
+}
+
+size_t WatchedDeadlines() {
+  DeadlineTimer *timer = TheTimer();
+  return timer != nullptr ? timer->Count() : 0;
 }
 
 }  // namespace slotq

@@ -5,6 +5,7 @@
 #ifndef SLOTQ_SRC_DEADLINE_TIMER_H
 #define SLOTQ_SRC_DEADLINE_TIMER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 namespace slotq {
@@ -20,6 +21,9 @@ bool WatchDeadline(CancelToken *token, int64_t deadline_ns);
 /// the reference the timer held is then the caller's to drop. False means
 /// the timer already took it to fire it (and drops its reference itself).
 bool UnwatchDeadline(CancelToken *token);
+
+/// How many deadlines the timer holds; for tests.
+size_t WatchedDeadlines();
 
 }  // namespace slotq
 

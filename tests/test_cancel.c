@@ -232,6 +232,117 @@ static void unregister_waits_for_a_running_callback(void **state) {
   slotq_cancel_release(c);
 }
 
+/* A callback run at registration (the token had fired) may unregister
+ * itself and drop the token's last reference: the registration must not
+ * touch the token afterwards (ASan saw a use after free). */
+typedef struct last_ref {
+  slotq_cancel_t *token;
+  slotq_cancel_reg_t *reg;
+  atomic_int ran;
+} last_ref;
+
+static void drop_the_last_reference(void *arg) {
+  last_ref *l = (last_ref *)arg;
+  atomic_store(&l->ran, 1);
+  slotq_cancel_unregister(l->reg, NULL);
+  slotq_cancel_release(l->token);
+}
+
+static void a_callback_run_at_registration_may_drop_the_last_reference(void **state) {
+  (void)state;
+  last_ref l;
+  memset(&l, 0, sizeof(l));
+  assert_ok(slotq_cancel_create(&l.token));
+  assert_ok(slotq_cancel_cancel(l.token));
+  /* *reg is written before the callback runs, so that it can unregister. */
+  assert_ok(slotq_cancel_on_cancel(l.token, drop_the_last_reference, &l, &l.reg));
+  assert_int_equal(atomic_load(&l.ran), 1);
+  /* The same with a deadline that has passed but fired nowhere yet. */
+  memset(&l, 0, sizeof(l));
+  assert_ok(slotq_cancel_create_deadline(NULL, slotq_now_ns() - 1, &l.token));
+  assert_ok(slotq_cancel_on_cancel(l.token, drop_the_last_reference, &l, &l.reg));
+  assert_int_equal(atomic_load(&l.ran), 1);
+}
+
+/* Releasing a child while its parent's cancel runs the child's callbacks on
+ * another thread does not wait for them (it did: a host holding a lock the
+ * callback needs deadlocked). */
+typedef struct child_release {
+  slotq_cancel_t *parent, *child;
+  slotq_cancel_reg_t *reg;
+  atomic_int inside, released, saw_release;
+} child_release;
+static child_release g_cr;
+
+static void child_cb_waits_for_the_release(void *arg) {
+  (void)arg;
+  slotq_cancel_unregister(g_cr.reg, NULL); /* drops the registration's reference */
+  atomic_store(&g_cr.inside, 1);
+  for (int i = 0; i < 5000 && !atomic_load(&g_cr.released); i++) usleep(1000);
+  atomic_store(&g_cr.saw_release, atomic_load(&g_cr.released));
+}
+
+static void *cancel_the_parent(void *arg) {
+  (void)arg;
+  slotq_cancel_cancel(g_cr.parent);
+  return NULL;
+}
+
+static void releasing_a_child_never_waits_for_its_callbacks(void **state) {
+  (void)state;
+  memset(&g_cr, 0, sizeof(g_cr));
+  assert_ok(slotq_cancel_create(&g_cr.parent));
+  assert_ok(slotq_cancel_create_child(g_cr.parent, &g_cr.child));
+  assert_ok(slotq_cancel_on_cancel(g_cr.child, child_cb_waits_for_the_release, NULL, &g_cr.reg));
+  pthread_t th;
+  pthread_create(&th, NULL, cancel_the_parent, NULL);
+  while (!atomic_load(&g_cr.inside)) usleep(1000);
+  slotq_cancel_release(g_cr.child); /* the last reference but the cancel's */
+  atomic_store(&g_cr.released, 1);
+  pthread_join(th, NULL);
+  assert_int_equal(atomic_load(&g_cr.saw_release), 1);
+  slotq_cancel_release(g_cr.parent);
+}
+
+/* A child that inherited its parent's deadline fires with the parent's
+ * reason, even when the deadline passes while the cancel is on its way. */
+static void sleep_60ms(void *arg) {
+  (void)arg;
+  usleep(60 * 1000);
+}
+
+static void a_child_keeps_its_parent_s_reason(void **state) {
+  (void)state;
+  slotq_cancel_t *parent, *child;
+  assert_ok(slotq_cancel_create_deadline(NULL, slotq_now_ns() + MS(30), &parent));
+  slotq_cancel_reg_t *slow;
+  assert_ok(slotq_cancel_on_cancel(parent, sleep_60ms, NULL, &slow)); /* runs before the child */
+  assert_ok(slotq_cancel_create_child(parent, &child));
+  assert_ok(slotq_cancel_cancel(parent));
+  assert_int_equal(reason_of(parent), SLOTQ_ECANCELED);
+  assert_int_equal(reason_of(child), SLOTQ_ECANCELED); /* was SLOTQ_ETIMEDOUT */
+  slotq_cancel_unregister(slow, NULL);
+  slotq_cancel_release(child);
+  slotq_cancel_release(parent);
+}
+
+/* A deadline at the far end of the clock: the timer thread waits for it
+ * without spinning (its wait overflowed and returned at once), so that
+ * unregistering is not starved of the timer's lock. */
+static void a_deadline_at_the_end_of_time_is_watched_quietly(void **state) {
+  (void)state;
+  slotq_cancel_t *c;
+  assert_ok(slotq_cancel_create_deadline(NULL, INT64_MAX - 1, &c));
+  atomic_int n = 0;
+  slotq_cancel_reg_t *r;
+  assert_ok(slotq_cancel_on_cancel(c, count_cb, &n, &r));
+  usleep(20 * 1000); /* the timer thread waits on it */
+  int ran = -1;
+  assert_ok(slotq_cancel_unregister(r, &ran));
+  assert_int_equal(ran, 0);
+  slotq_cancel_release(c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(cancel_fires_once_and_runs_callbacks),
@@ -242,6 +353,10 @@ int main(void) {
       cmocka_unit_test(past_deadline_is_born_fired),
       cmocka_unit_test(callbacks_may_reenter),
       cmocka_unit_test(unregister_waits_for_a_running_callback),
+      cmocka_unit_test(a_callback_run_at_registration_may_drop_the_last_reference),
+      cmocka_unit_test(releasing_a_child_never_waits_for_its_callbacks),
+      cmocka_unit_test(a_child_keeps_its_parent_s_reason),
+      cmocka_unit_test(a_deadline_at_the_end_of_time_is_watched_quietly),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
