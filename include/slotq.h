@@ -1348,7 +1348,8 @@ SLOTQ_API int slotq_caller_acquire(slotq_mgr_t *mgr, const slotq_call *call, int
  * seed's agent starts a launcher for a new queue before it waits).
  *
  * The caller must have entered #SLOTQ_WAITER on `queue`, as slotq_mgr_get()
- * does; this exits it on every outcome, recording the wait as its latency.
+ * does; this exits it on every outcome but #SLOTQ_EINVAL (bad arguments
+ * change nothing), recording the wait as its latency.
  *
  * @param queue the queue, from slotq_mgr_get(); the caller keeps (and later
  *   releases) its reference.
@@ -1382,6 +1383,11 @@ typedef enum slotq_launch_action {
  * @brief One turn of a function's launcher, as the seed's agent's
  * hotLauncher: waits for a signal or the inactivity timeout; on the timeout
  * deletes the queue if idle; otherwise evaluates the launch policy.
+ *
+ * A queue the manager no longer holds (slotq_mgr_delete() took it out) ends
+ * with #SLOTQ_LAUNCH_DELETED on the timeout too if it is idle, as the seed's
+ * deleteSlotQueue; one with waiters is still served. A bad `policy` is
+ * #SLOTQ_EINVAL at once, before any wait (no signal is consumed).
  *
  * @param mgr the manager holding the queue, or NULL for a queue outside any
  *   manager (never deleted then).

@@ -98,11 +98,17 @@ int CallerAcquire(Manager *m, const slotq_call &call, int64_t deadline, int64_t 
 
 int LauncherStep(Manager *m, Queue *q, const slotq_policy *policy, int64_t deadline,
                  CancelToken *cancel, int *action, slotq_stats *stats) {
+  // A bad policy is refused before the wait, which would consume a signal
+  // (or delete the queue) only to fail after it.
+  if (!ValidPolicy(policy)) return SLOTQ_EINVAL;
   int rc = q->WaitSignal(deadline, cancel);
   if (rc == SLOTQ_ECANCELED) return rc;
   if (rc == SLOTQ_ETIMEDOUT && m != nullptr) {
     int del = m->Delete(q);
-    if (del == SLOTQ_OK || del == SLOTQ_ENOTFOUND) {
+    // Not in the manager (deleted already, or another manager's): done with
+    // it if idle, as the seed's deleteSlotQueue; otherwise its waiters still
+    // need containers.
+    if (del == SLOTQ_OK || (del == SLOTQ_ENOTFOUND && q->Idle())) {
       if (stats != nullptr) q->Snapshot(stats);
       *action = SLOTQ_LAUNCH_DELETED;
       return SLOTQ_OK;

@@ -14,12 +14,22 @@ bool IdleAwareNeedsContainer(const slotq_stats &s, size_t idle_slots) {
   return s.states[SLOTQ_STARTER] < effective;
 }
 
-int EvaluatePolicy(const Queue *q, const slotq_policy *policy, bool *needed, slotq_stats *stats) {
-  int kind = policy == nullptr ? SLOTQ_POLICY_SEED : policy->kind;
-  if (kind == SLOTQ_POLICY_CUSTOM && policy->fn == nullptr) return SLOTQ_EINVAL;
-  if (kind != SLOTQ_POLICY_SEED && kind != SLOTQ_POLICY_IDLE_AWARE && kind != SLOTQ_POLICY_CUSTOM) {
-    return SLOTQ_EINVAL;
+bool ValidPolicy(const slotq_policy *policy) {
+  if (policy == nullptr) return true;
+  switch (policy->kind) {
+    case SLOTQ_POLICY_SEED:
+    case SLOTQ_POLICY_IDLE_AWARE:
+      return true;
+    case SLOTQ_POLICY_CUSTOM:
+      return policy->fn != nullptr;
+    default:
+      return false;
   }
+}
+
+int EvaluatePolicy(const Queue *q, const slotq_policy *policy, bool *needed, slotq_stats *stats) {
+  if (!ValidPolicy(policy)) return SLOTQ_EINVAL;
+  int kind = policy == nullptr ? SLOTQ_POLICY_SEED : policy->kind;
   slotq_stats s;
   size_t idle = 0;
   q->SnapshotWithIdle(&s, &idle);

@@ -13,6 +13,9 @@ class Queue;
 /// The idle-aware policy on a snapshot (see SLOTQ_POLICY_IDLE_AWARE).
 bool IdleAwareNeedsContainer(const slotq_stats &s, size_t idle_slots);
 
+/// Whether `policy` (nullptr: the seed's) is one EvaluatePolicy accepts.
+bool ValidPolicy(const slotq_policy *policy);
+
 /// slotq_queue_evaluate_policy: SLOTQ_OK or SLOTQ_EINVAL (bad policy).
 int EvaluatePolicy(const Queue *q, const slotq_policy *policy, bool *needed, slotq_stats *stats);
 

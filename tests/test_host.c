@@ -256,6 +256,72 @@ static void launcher_deletes_an_idle_queue_after_inactivity(void **state) {
   slotq_mgr_destroy(m);
 }
 
+/* A queue the manager no longer holds is done with on the timeout only if
+ * idle (the seed's deleteSlotQueue): its waiters still need containers. */
+static void launcher_keeps_serving_a_busy_queue_the_manager_let_go(void **state) {
+  (void)state;
+  slotq_mgr_t *m;
+  assert_ok(slotq_mgr_create(&m));
+  slotq_queue_t *other = test_queue(); /* never in m */
+  assert_ok(slotq_queue_enter_state(other, SLOTQ_WAITER));
+  int action = -1;
+  assert_ok(slotq_launcher_step(m, other, NULL, MS(10), NULL, &action, NULL));
+  assert_int_equal(action, SLOTQ_LAUNCH_START); /* was SLOTQ_LAUNCH_DELETED */
+  assert_ok(slotq_queue_exit_state(other, SLOTQ_STARTER));
+  assert_ok(slotq_queue_exit_state(other, SLOTQ_WAITER));
+  assert_ok(slotq_launcher_step(m, other, NULL, MS(10), NULL, &action, NULL));
+  assert_int_equal(action, SLOTQ_LAUNCH_DELETED); /* idle now */
+  slotq_queue_release(other);
+  slotq_mgr_destroy(m);
+}
+
+/* A bad policy is refused before the step waits: it consumes no signal and
+ * deletes nothing. */
+static void launcher_refuses_a_bad_policy_before_it_waits(void **state) {
+  (void)state;
+  slotq_mgr_t *m;
+  assert_ok(slotq_mgr_create(&m));
+  slotq_queue_t *q = queue_of(m); /* idle */
+  slotq_policy none = {SLOTQ_POLICY_CUSTOM, NULL, NULL}, odd = {42, NULL, NULL};
+  int action = -1;
+  assert_ok(slotq_queue_signal(q, NULL));
+  assert_status(SLOTQ_EINVAL, slotq_launcher_step(m, q, &none, MS(10), NULL, &action, NULL));
+  assert_ok(slotq_queue_wait_signal(q, 0, NULL)); /* still pending */
+  int64_t t0 = slotq_now_ns();
+  assert_status(SLOTQ_EINVAL, slotq_launcher_step(m, q, &odd, SLOTQ_FOREVER, NULL, &action, NULL));
+  assert_true(slotq_now_ns() - t0 < MS(500)); /* did not wait */
+  assert_status(SLOTQ_EINVAL, slotq_launcher_step(m, q, &odd, MS(10), NULL, &action, NULL));
+  size_t count = 0;
+  assert_ok(slotq_mgr_count(m, &count));
+  assert_int_equal(count, 1); /* the idle queue was not deleted */
+  assert_int_equal(action, -1);
+  slotq_queue_release(q);
+  slotq_mgr_destroy(m);
+}
+
+/* slotq_caller_wait with bad arguments changes nothing: the caller is still
+ * a Waiter (the header's exception to "exits it on every outcome"). */
+static void caller_wait_with_bad_arguments_changes_nothing(void **state) {
+  (void)state;
+  slotq_mgr_t *m;
+  assert_ok(slotq_mgr_create(&m));
+  slotq_queue_t *q;
+  slotq_call c = the_call();
+  assert_ok(slotq_mgr_get(m, &c, &q, NULL));
+  slotq_token_t *t = NULL;
+  assert_status(SLOTQ_EINVAL, slotq_caller_wait(q, -5, 0, NULL, &t, NULL));
+  assert_status(SLOTQ_EINVAL, slotq_caller_wait(q, MS(1), -1, NULL, &t, NULL));
+  assert_status(SLOTQ_EINVAL, slotq_caller_wait(q, MS(1), 0, NULL, NULL, NULL));
+  slotq_stats st;
+  assert_ok(slotq_queue_stats(q, &st));
+  assert_int_equal(st.states[SLOTQ_WAITER], 1);
+  assert_status(SLOTQ_ETIMEDOUT, slotq_caller_wait(q, MS(1), 0, NULL, &t, NULL));
+  assert_ok(slotq_queue_stats(q, &st));
+  assert_int_equal(st.states[SLOTQ_WAITER], 0);
+  slotq_queue_release(q);
+  slotq_mgr_destroy(m);
+}
+
 /* ---- policies ------------------------------------------------------------ */
 
 static int decide(slotq_queue_t *q, int kind) {
@@ -475,6 +541,9 @@ int main(void) {
       cmocka_unit_test(caller_cancelled_and_overloaded),
       cmocka_unit_test(launcher_starts_on_signal_and_enters_starter),
       cmocka_unit_test(launcher_deletes_an_idle_queue_after_inactivity),
+      cmocka_unit_test(launcher_keeps_serving_a_busy_queue_the_manager_let_go),
+      cmocka_unit_test(launcher_refuses_a_bad_policy_before_it_waits),
+      cmocka_unit_test(caller_wait_with_bad_arguments_changes_nothing),
       cmocka_unit_test(idle_aware_policy),
       cmocka_unit_test(custom_policy_and_bad_policies),
       cmocka_unit_test(metrics_text),
