@@ -462,8 +462,10 @@ typedef void (*slotq_cancel_fn)(void *arg);
  * If the token has already fired, `fn` runs on the calling thread before this
  * returns. Otherwise it runs on the thread that cancels the token (or its
  * parent); for a deadline, on the library's timer thread, or on a thread that
- * registers on the token once the deadline has passed (a callback, or a
- * blocking call as it starts), whichever comes first. It runs without any
+ * registers on the token once the deadline has passed (slotq_cancel_on_cancel(),
+ * slotq_cancel_create_child(), slotq_start_dequeuer()), whichever comes
+ * first. A blocking call never runs it: it sees a passed deadline as fired
+ * and returns, leaving the callbacks to those threads. It runs without any
  * library lock held, and may call any library function, including
  * slotq_cancel_cancel() on other tokens, slotq_cancel_unregister() on its own
  * registration and slotq_cancel_release() of the token's last reference.
@@ -862,7 +864,12 @@ typedef void (*slotq_notify_fn)(void *arg);
  * @param fn called once per notification, never under a library lock; may be
  *   NULL to use only the file descriptor. It may call the library, including
  *   slotq_dequeuer_next() and slotq_dequeuer_arm() on this dequeuer, but it
- *   should be short: it runs on the thread that queued the slot.
+ *   should be short: it runs on the thread that handed the dequeuer its slot
+ *   or stopped it. That is the thread that queued the slot, or one that gave
+ *   a lent slot back (slotq_dequeuer_next(), _stop(), _free() or _arm() on
+ *   another dequeuer, or a cancellation of another dequeuer's token: on the
+ *   thread that cancels, the library's timer thread for a deadline), or the
+ *   thread that stopped or cancelled this one.
  * @param deq the dequeuer.
  * @param arg the host's argument, passed to `fn` unchanged.
  * @return #SLOTQ_OK or #SLOTQ_EINVAL (NULL `deq`). Call it before arming.
@@ -931,7 +938,10 @@ SLOTQ_API int slotq_dequeuer_stop(slotq_dequeuer_t *deq);
  * the dequeuer starts: one decided but not yet delivered is dropped (no
  * callback, no eventfd write). If its callback is running on another thread,
  * this sleeps until that callback returns (so two callbacks running at once
- * must not free each other's dequeuers: each would wait for the other);
+ * must not free each other's dequeuers: each would wait for the other). So
+ * it does while its cancellation token is firing on another thread: until
+ * that firing has given its lent slot back, including the notification of
+ * the dequeuer the slot went to (whose callback must not wait for this one);
  * called from inside its own notification callback, it returns at once and
  * the dequeuer is freed when the callback returns. It never waits for a
  * notification that has not started, so it may be called from any callback,

@@ -155,43 +155,41 @@ void CancelToken::FireWith(int reason) {
   Destroy();  // a callback dropped our last reference meanwhile
 }
 
-bool CancelToken::Register(CancelNode *node, bool watch_deadline) {
-  if (Reason() == SLOTQ_OK) {
-    bool added = false;
-    {
-      MutexLock l(&mu_);
-      if (reason_.load(std::memory_order_acquire) == 0) {
-        added = true;
-        // Appended: callbacks run in the order they were registered.
-        node->next = nullptr;
-        node->prev = tail_;
-        if (tail_ != nullptr)
-          tail_->next = node;
-        else
-          head_ = node;
-        tail_ = node;
-        node->in_list = true;
-        if (watch_deadline && deadline_ != kNoDeadline) {
-          node->needs_timer = true;
-          timer_watchers_++;
-          // Into the timer before anybody can see watched_: a Fire or an
-          // Unregister that clears it takes the token back out of the timer,
-          // which would miss it if it were added after our unlock (and the
-          // timer would hold it until the deadline). Lock order: our mu_,
-          // then the timer's, which never calls into a token while held.
-          if (!watched_) {
-            Retain();  // the timer's reference, until it fires us or lets go
-            if (WatchDeadline(this, deadline_)) {
-              watched_ = true;
-            } else {
-              refs_.fetch_sub(1,
-                              std::memory_order_relaxed);  // never the last: the caller holds one
-            }
-          }
-        }
+bool CancelToken::Append(CancelNode *node, bool watch_deadline) {
+  MutexLock l(&mu_);
+  if (reason_.load(std::memory_order_acquire) != 0) return false;
+  // Appended: callbacks run in the order they were registered.
+  node->next = nullptr;
+  node->prev = tail_;
+  if (tail_ != nullptr)
+    tail_->next = node;
+  else
+    head_ = node;
+  tail_ = node;
+  node->in_list = true;
+  if (watch_deadline && deadline_ != kNoDeadline) {
+    node->needs_timer = true;
+    timer_watchers_++;
+    // Into the timer before anybody can see watched_: a Fire or an
+    // Unregister that clears it takes the token back out of the timer,
+    // which would miss it if it were added after our unlock (and the timer
+    // would hold it until the deadline). Lock order: our mu_, then the
+    // timer's, which never calls into a token while it holds its own.
+    if (!watched_) {
+      Retain();  // the timer's reference, until it fires us or lets go
+      if (WatchDeadline(this, deadline_)) {
+        watched_ = true;
+      } else {
+        refs_.fetch_sub(1, std::memory_order_relaxed);  // not the last: the caller holds one
       }
     }
-    if (added) return true;
+  }
+  return true;
+}
+
+bool CancelToken::Register(CancelNode *node, bool watch_deadline) {
+  if (Reason() == SLOTQ_OK) {
+    if (Append(node, watch_deadline)) return true;
   } else {
     Fire(Reason());  // a passed deadline nobody fired yet
   }
@@ -207,6 +205,10 @@ bool CancelToken::Register(CancelNode *node, bool watch_deadline) {
   RunNode(node, reason_.load(std::memory_order_acquire), &destroyed);
   Release();
   return false;
+}
+
+bool CancelToken::RegisterQuiet(CancelNode *node) {
+  return Reason() == SLOTQ_OK && Append(node, false);
 }
 
 bool CancelToken::Unregister(CancelNode *node) {

@@ -71,6 +71,13 @@ class CancelToken {
   /// token at its deadline (needed only for callbacks nobody else times).
   bool Register(CancelNode *node, bool watch_deadline);
 
+  /// Adds `node` if the token has not fired and its deadline has not
+  /// passed; otherwise returns false and runs nothing (neither node->fn nor
+  /// the token's other callbacks, which a passed deadline would fire in
+  /// Register). For waits, which must not run host code once they have
+  /// published the thread's parker: they see the token fired themselves.
+  bool RegisterQuiet(CancelNode *node);
+
   /// Removes `node`. If its fn already started on another thread, waits for it
   /// to return; if it is running on this thread (fn unregistering itself),
   /// returns at once. Returns true if fn started.
@@ -82,6 +89,8 @@ class CancelToken {
   static void PropagateFromParent(CancelNode *node, int reason);
   // Fire, with `reason` as it is.
   void FireWith(int reason);
+  // Appends `node` unless the token fired (then false).
+  bool Append(CancelNode *node, bool watch_deadline) SLOTQ_EXCLUDES(mu_);
   // Leaves the parent and frees the token (its last reference is gone).
   void Destroy();
   // Takes the token out of the deadline timer (nothing needs it there any

@@ -133,6 +133,10 @@ int Dequeuer::Next(int64_t timeout_ns, CancelToken *cancel, Token **out) {
     mu->Lock();
     parker_ = nullptr;
     if (enlisted_) {
+      // Woken with a slot that Arm() on another thread then took back (it
+      // was ejected or acquired before we got here) before putting us back
+      // in the list: nothing for us yet, so wait again.
+      if (rc == SLOTQ_OK) continue;
       // Timed out or cancelled while still waiting. An armed dequeuer stays
       // in the list for its host's notification.
       if (!armed_) q->Delist(this);

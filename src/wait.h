@@ -139,9 +139,13 @@ int BlockOn(WaitKind kind, std::atomic<uint32_t> *word, Ready ready, int64_t dea
   }
   if (c1 != nullptr && c1->deadline() < deadline) deadline = c1->deadline();
   if (c2 != nullptr && c2->deadline() < deadline) deadline = c2->deadline();
+  // Quietly: a token whose deadline passed is not fired here, which would
+  // run its callbacks (host code) on this thread in the middle of a wait,
+  // where a dequeuer's wait has published this thread's parker. The loop
+  // below sees it fired all the same.
   WakeOnCancel n1(word), n2(word);
-  if (c1 != nullptr) c1->Register(&n1, false);
-  if (c2 != nullptr) c2->Register(&n2, false);
+  if (c1 != nullptr) c1->RegisterQuiet(&n1);
+  if (c2 != nullptr) c2->RegisterQuiet(&n2);
   int rc;
   for (;;) {
     uint32_t v = word->load(std::memory_order_acquire);
@@ -149,16 +153,18 @@ int BlockOn(WaitKind kind, std::atomic<uint32_t> *word, Ready ready, int64_t dea
       rc = 0;
       break;
     }
-    if (c1 != nullptr && c1->Fired()) {
-      rc = SLOTQ_ECANCELED;
-      break;
+    bool fired = (c1 != nullptr && c1->Fired()) || (c2 != nullptr && c2->Fired());
+    if (!fired && DeadlinePassed(deadline)) {
+      // The deadline waited for may be a token's, which passed only now,
+      // after the look at the tokens above: that is a cancellation too.
+      fired = (c1 != nullptr && c1->Fired()) || (c2 != nullptr && c2->Fired());
+      if (!fired) {
+        rc = SLOTQ_ETIMEDOUT;
+        break;
+      }
     }
-    if (c2 != nullptr && c2->Fired()) {
+    if (fired) {
       rc = SLOTQ_ECANCELED;
-      break;
-    }
-    if (DeadlinePassed(deadline)) {
-      rc = SLOTQ_ETIMEDOUT;
       break;
     }
     if ((v & kSleepers) == 0) {

@@ -1,7 +1,10 @@
 /* Dequeuers: blocking hand-off, stop and cancellation wake-ups, timeouts,
  * one waiter per slot, and the event-driven (armed) mode. */
+#define _GNU_SOURCE /* CPU_SET, pthread_setaffinity_np, SCHED_IDLE */
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -683,6 +686,130 @@ static void free_sleeps_until_a_notification_in_flight_returns(void **state) {
   slotq_queue_release(q);
 }
 
+/* A thread blocked in next is woken with a slot, which is ejected before
+ * it gets there, and the dequeuer is armed again on another thread: the
+ * wake was undone, so next waits on (it returned SLOTQ_OK without a token).
+ * Both threads share CPU 0 and the waiter runs at SCHED_IDLE, so that it
+ * cannot run between the wake and the re-arm. */
+typedef struct undone_wake {
+  slotq_dequeuer_t *d;
+  atomic_int parked;
+  int rc;
+  slotq_token_t *tok;
+} undone_wake;
+
+static int pin_to_cpu0(void) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(0, &set);
+  return pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+static void *wait_low(void *arg) {
+  undone_wake *u = (undone_wake *)arg;
+  struct sched_param sp = {0};
+  if (pin_to_cpu0() == 0) pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
+  atomic_store(&u->parked, 1);
+  u->rc = slotq_dequeuer_next(u->d, SLOTQ_FOREVER, NULL, &u->tok);
+  return NULL;
+}
+
+static void a_wake_undone_by_a_rearm_is_not_a_slot(void **state) {
+  (void)state;
+  cpu_set_t old;
+  assert_int_equal(pthread_getaffinity_np(pthread_self(), sizeof(old), &old), 0);
+  if (pin_to_cpu0() != 0) {
+    print_message("skipped: cannot run on CPU 0 here\n");
+    skip();
+  }
+  static const slotq_slot_ops no_ops = {NULL, NULL, NULL, NULL, NULL};
+  for (int i = 0; i < 20; i++) {
+    slotq_queue_t *q = test_queue();
+    undone_wake u;
+    memset(&u, 0, sizeof(u));
+    assert_ok(slotq_start_dequeuer(q, NULL, &u.d));
+    pthread_t th;
+    pthread_create(&th, NULL, wait_low, &u);
+    while (!atomic_load(&u.parked)) usleep(1000);
+    usleep(2000);                       /* asleep in next */
+    assert_ok(slotq_dequeuer_arm(u.d)); /* armed while a thread blocks in next */
+    slotq_token_t *t, *later;
+    assert_ok(slotq_queue_slot(q, NULL, &no_ops, &t)); /* handed to d: wakes the waiter */
+    assert_ok(slotq_eject(q, t));
+    assert_ok(slotq_dequeuer_arm(u.d)); /* gives the ejected slot back, lists d again */
+    usleep(2000);
+    assert_ok(slotq_queue_slot(q, NULL, &no_ops, &later)); /* for the waiter, still waiting */
+    pthread_join(th, NULL);
+    assert_int_equal(u.rc, SLOTQ_OK);
+    assert_ptr_equal(u.tok, later); /* was NULL */
+    slotq_token_release(u.tok);
+    slotq_token_release(later);
+    slotq_token_release(t);
+    slotq_dequeuer_free(u.d);
+    slotq_queue_release(q);
+  }
+  pthread_setaffinity_np(pthread_self(), sizeof(old), &old);
+}
+
+/* A blocked next does not fire its cancellation token when it finds the
+ * token's deadline passed: that would run the token's callbacks (host code,
+ * which may wait in next itself) on this thread in the middle of the wait.
+ * The timer thread fires it. Each round starts next within microseconds of
+ * the deadline, while another deadline's slow callback holds the timer. */
+typedef struct fire_in_wait {
+  pthread_t waiter;
+  atomic_int in_next, hits;
+} fire_in_wait;
+static fire_in_wait g_fw;
+
+static void note_where_it_runs(void *arg) {
+  (void)arg;
+  if (atomic_load(&g_fw.in_next) && pthread_equal(pthread_self(), g_fw.waiter)) {
+    atomic_fetch_add(&g_fw.hits, 1);
+  }
+}
+
+static void hold_the_timer(void *arg) {
+  (void)arg;
+  usleep(3000);
+}
+
+static void a_blocked_next_runs_no_cancel_callbacks(void **state) {
+  (void)state;
+  memset(&g_fw, 0, sizeof(g_fw));
+  g_fw.waiter = pthread_self();
+  slotq_queue_t *q = test_queue();
+  unsigned seed = 1;
+  for (int i = 0; i < 200; i++) {
+    slotq_dequeuer_t *d;
+    assert_ok(slotq_start_dequeuer(q, NULL, &d));
+    int64_t dl = slotq_now_ns() + 200000;
+    slotq_cancel_t *busy, *p, *c;
+    slotq_cancel_reg_t *rb, *rc;
+    assert_ok(slotq_cancel_create_deadline(NULL, dl - 100000, &busy));
+    assert_ok(slotq_cancel_on_cancel(busy, hold_the_timer, NULL, &rb));
+    assert_ok(slotq_cancel_create_deadline(NULL, dl, &p));
+    assert_ok(slotq_cancel_create_child(p, &c));
+    assert_ok(slotq_cancel_on_cancel(c, note_where_it_runs, NULL, &rc));
+    int64_t delta = (int64_t)(rand_r(&seed) % 3000);
+    while (slotq_now_ns() < dl - delta) {
+    }
+    atomic_store(&g_fw.in_next, 1);
+    slotq_token_t *tok = NULL;
+    int r = slotq_dequeuer_next(d, SLOTQ_FOREVER, p, &tok);
+    atomic_store(&g_fw.in_next, 0);
+    assert_int_equal(r, SLOTQ_ECANCELED);
+    slotq_cancel_unregister(rc, NULL);
+    slotq_cancel_unregister(rb, NULL);
+    slotq_cancel_release(c);
+    slotq_cancel_release(p);
+    slotq_cancel_release(busy);
+    slotq_dequeuer_free(d);
+  }
+  assert_int_equal(atomic_load(&g_fw.hits), 0);
+  slotq_queue_release(q);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(blocked_next_gets_a_slot_queued_later),
@@ -704,6 +831,8 @@ int main(void) {
       cmocka_unit_test(slot_ejected_before_collection_is_not_handed_out),
       cmocka_unit_test(dequeuer_freed_from_its_own_callback),
       cmocka_unit_test(free_sleeps_until_a_notification_in_flight_returns),
+      cmocka_unit_test(a_wake_undone_by_a_rearm_is_not_a_slot),
+      cmocka_unit_test(a_blocked_next_runs_no_cancel_callbacks),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
