@@ -172,18 +172,10 @@ Manager::ProbeLengths Manager::Probes() {
                       count_ != 0 ? static_cast<double>(total) / static_cast<double>(count_) : 0.0};
 }
 
-}  // namespace slotq
-
-namespace slotq {
-
-void Manager::Collect(std::vector<Queue *> *out) {
+void Manager::ForEachQueue(void (*visit)(Queue *q, void *ctx), void *ctx) {
   std::lock_guard<std::mutex> l(mu_);
-  out->reserve(out->size() + count_);
   for (size_t i = 0; i <= mask_; i++) {
-    if (table_[i] == 0) continue;
-    Queue *q = EntryQueue(table_[i]);
-    q->RetainHandle();
-    out->push_back(q);
+    if (table_[i] != 0) visit(EntryQueue(table_[i]), ctx);
   }
 }
 

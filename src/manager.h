@@ -6,7 +6,6 @@
 #include <stdint.h>
 
 #include <mutex>
-#include <vector>
 
 #include "key_tag.h"
 #include "slotq.h"
@@ -42,8 +41,12 @@ class Manager {
   ProbeLengths Probes();
   /// The tag this manager gives `key` (immutable, so no lock); for tests.
   uint32_t TagOf(const slotq_key &key) const { return tag_(key.bytes); }
-  /// Appends every queue to `out`, each with a handle for the caller.
-  void Collect(std::vector<Queue *> *out);
+  /// Calls `visit(queue)` for every queue, under the manager's lock (so
+  /// with no handle of its own, which a caller dropping last would make it
+  /// shut the queue down and run slot callbacks); `visit` may take the
+  /// queue's lock (the order Get and Delete use) but must not call back
+  /// into the manager.
+  void ForEachQueue(void (*visit)(Queue *q, void *ctx), void *ctx);
   void SetMaxWaiters(uint32_t max) {
     std::lock_guard<std::mutex> l(mu_);
     max_waiters_ = max;

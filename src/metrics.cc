@@ -82,22 +82,22 @@ void HexKey(const Queue *q, char *out) {
 }  // namespace
 
 void RenderMetrics(Manager *m, std::string *out) {
-  std::vector<Queue *> queues;
-  m->Collect(&queues);
+  // The figures are read under the manager's lock, with no handle of our
+  // own: a handle dropped here could be a queue's last (another thread
+  // deleted and released it meanwhile), which would shut the queue down on
+  // this thread and run its slots' callbacks, which metrics must not do.
   std::vector<QueueFigures> figs;
-  try {
-    figs.resize(queues.size());
-  } catch (...) {
-    for (Queue *q : queues) q->ReleaseHandle();
-    throw;
-  }
-  for (size_t i = 0; i < queues.size(); i++) {
-    Queue *q = queues[i];
-    HexKey(q, figs[i].key);
-    q->SnapshotWithIdle(&figs[i].stats, &figs[i].idle);
-    figs[i].totals = q->ReadTotals();
-    q->ReleaseHandle();
-  }
+  figs.reserve(m->Count());  // a hint: queues made meanwhile grow it below
+  m->ForEachQueue(
+      [](Queue *q, void *ctx) {
+        auto *all = static_cast<std::vector<QueueFigures> *>(ctx);
+        all->emplace_back();  // bad_alloc leaves the lock with the exception
+        QueueFigures &f = all->back();
+        HexKey(q, f.key);
+        q->SnapshotWithIdle(&f.stats, &f.idle);
+        f.totals = q->ReadTotals();
+      },
+      &figs);
 
   char buf[64];
   Header(out, "slotq_queues", "gauge", "Slot queues held by the manager.");

@@ -500,6 +500,73 @@ static void metrics_count_an_acquisition_when_it_happens(void **state) {
   slotq_mgr_destroy(m);
 }
 
+/* slotq_mgr_metrics runs no slot callbacks: it holds no queue handle of its
+ * own, so a queue deleted and released meanwhile never shuts down (and
+ * closes its idle slots) on the metrics thread. */
+typedef struct metrics_race {
+  slotq_mgr_t *m;
+  pthread_t renderer;
+  atomic_int stop, closes, closes_on_renderer;
+} metrics_race;
+static metrics_race g_mr;
+
+static int note_close(void *slot) {
+  (void)slot;
+  atomic_fetch_add(&g_mr.closes, 1);
+  if (pthread_equal(pthread_self(), g_mr.renderer)) atomic_fetch_add(&g_mr.closes_on_renderer, 1);
+  return 0;
+}
+
+static void *churn_deleted_queues(void *arg) {
+  (void)arg;
+  static const slotq_slot_ops ops = {NULL, note_close, NULL, NULL, NULL};
+  for (uint32_t i = 0; !atomic_load(&g_mr.stop); i++) {
+    slotq_key k;
+    memset(&k, 0, sizeof(k));
+    uint32_t id = 1000000 + i % 64;
+    memcpy(k.bytes, &id, sizeof(id));
+    slotq_queue_t *q;
+    if (slotq_mgr_get_by_key(g_mr.m, &k, &q, NULL) != SLOTQ_OK) break;
+    slotq_queue_exit_state(q, SLOTQ_WAITER);
+    slotq_token_t *t;
+    if (slotq_queue_slot(q, NULL, &ops, &t) == SLOTQ_OK) slotq_token_release(t);
+    slotq_mgr_delete(g_mr.m, q);
+    slotq_queue_release(q); /* the last handle: its idle slot closes here */
+  }
+  return NULL;
+}
+
+static void metrics_run_no_slot_callbacks(void **state) {
+  (void)state;
+  memset(&g_mr, 0, sizeof(g_mr));
+  assert_ok(slotq_mgr_create(&g_mr.m));
+  g_mr.renderer = pthread_self();
+  for (uint32_t i = 0; i < 2000; i++) { /* a long render */
+    slotq_key k;
+    memset(&k, 0xee, sizeof(k));
+    memcpy(k.bytes, &i, sizeof(i));
+    slotq_queue_t *q;
+    assert_ok(slotq_mgr_get_by_key(g_mr.m, &k, &q, NULL));
+    assert_ok(slotq_queue_exit_state(q, SLOTQ_WAITER));
+    slotq_queue_release(q);
+  }
+  pthread_t th;
+  pthread_create(&th, NULL, churn_deleted_queues, NULL);
+  int64_t end = slotq_now_ns() + MS(1000);
+  while (slotq_now_ns() < end) {
+    char *text;
+    assert_ok(slotq_mgr_metrics(g_mr.m, &text, NULL));
+    slotq_free(text);
+  }
+  atomic_store(&g_mr.stop, 1);
+  pthread_join(th, NULL);
+  print_message("%d slots closed, %d of them on the metrics thread\n", atomic_load(&g_mr.closes),
+                atomic_load(&g_mr.closes_on_renderer));
+  assert_true(atomic_load(&g_mr.closes) > 0);
+  assert_int_equal(atomic_load(&g_mr.closes_on_renderer), 0);
+  slotq_mgr_destroy(g_mr.m);
+}
+
 static void host_loops_refuse_bad_arguments(void **state) {
   (void)state;
   slotq_queue_t *q = test_queue();
@@ -548,6 +615,7 @@ int main(void) {
       cmocka_unit_test(custom_policy_and_bad_policies),
       cmocka_unit_test(metrics_text),
       cmocka_unit_test(metrics_count_an_acquisition_when_it_happens),
+      cmocka_unit_test(metrics_run_no_slot_callbacks),
       cmocka_unit_test(host_loops_refuse_bad_arguments),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
