@@ -54,7 +54,8 @@ uint32_t g_fresh SLOTQ_GUARDED_BY(g_mu) = 0;                 // next never-used 
 uint32_t g_end SLOTQ_GUARDED_BY(g_mu) = 0;                   // blocks in the chunks made so far
 
 // A free block holds the number of the next free one in its first bytes
-// and is otherwise off limits to the sanitizers' eyes.
+// and is all off limits to the sanitizers' eyes (the allocator unpoisons it
+// to read the link, under g_mu).
 constexpr size_t kLink = sizeof(uint32_t);
 
 void Poison(void *p, size_t n) {
@@ -79,6 +80,18 @@ void Unpoison(void *p, size_t n) {
   (void)n;
 }
 
+// Makes a free block's link readable again, with its value (valgrind
+// keeps the bytes' definedness apart from their accessibility).
+void UnpoisonLink(void *block) {
+#ifdef SLOTQ_ARENA_ASAN
+  ASAN_UNPOISON_MEMORY_REGION(block, kLink);
+#endif
+#ifdef SLOTQ_ARENA_VALGRIND
+  VALGRIND_MAKE_MEM_DEFINED(block, kLink);
+#endif
+  (void)block;
+}
+
 uint32_t ReadLink(const void *block) {
   uint32_t next;
   memcpy(&next, block, kLink);
@@ -99,6 +112,7 @@ void *QueueArena::Allocate(uint32_t *index) {
   uint32_t i;
   if (g_free != kNone) {
     i = g_free;
+    UnpoisonLink(At(i));  // all of a free block is off limits, its link too
     g_free = ReadLink(At(i));
   } else {
     if (g_fresh == g_end) {
@@ -129,7 +143,9 @@ void QueueArena::Free(uint32_t index) {
   char *p = static_cast<char *>(At(index));
   uint32_t next = g_free;
   memcpy(p, &next, kLink);
-  Poison(p + kLink, block_size_ - kLink);
+  // The whole block, link included: a freed queue's first bytes are its key
+  // length and key, which a use after free would otherwise read unseen.
+  Poison(p, block_size_);
   g_free = index;
 }
 
