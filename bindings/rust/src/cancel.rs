@@ -67,8 +67,11 @@ impl CancelToken {
     /// (`slotq_cancel_create_child`). Created fired if `self` already fired.
     pub fn child(&self) -> Result<CancelToken> {
         let mut out = ptr::null_mut();
-        check(unsafe { sys::slotq_cancel_create_child(self.as_ptr(), &mut out) })?;
-        Ok(unsafe { CancelToken::from_raw(out) })
+        // A parent's passed deadline fires it here: its callbacks run here.
+        let rc = unsafe { sys::slotq_cancel_create_child(self.as_ptr(), &mut out) };
+        let result = check(rc).map(|()| unsafe { CancelToken::from_raw(out) });
+        panic::resume();
+        result
     }
 
     /// A token that fires `timeout` from now, when cancelled, or when
@@ -96,10 +99,12 @@ impl CancelToken {
     /// (`slotq_cancel_create_deadline`).
     pub fn with_deadline_ns(parent: Option<&CancelToken>, deadline_ns: i64) -> Result<CancelToken> {
         let mut out = ptr::null_mut();
-        check(unsafe {
-            sys::slotq_cancel_create_deadline(opt_ptr(parent), deadline_ns, &mut out)
-        })?;
-        Ok(unsafe { CancelToken::from_raw(out) })
+        // A parent's passed deadline fires it here: its callbacks run here.
+        let rc =
+            unsafe { sys::slotq_cancel_create_deadline(opt_ptr(parent), deadline_ns, &mut out) };
+        let result = check(rc).map(|()| unsafe { CancelToken::from_raw(out) });
+        panic::resume();
+        result
     }
 
     /// Cancels the token (`slotq_cancel_cancel`): blocking calls waiting on
@@ -147,17 +152,22 @@ impl CancelToken {
             f: Mutex::new(Some(Box::new(f))),
         }));
         let mut reg = ptr::null_mut();
-        let rc = panic::calling(|| unsafe {
+        // `f` may run right here (the token fired) and panic: the panic
+        // resumes once the registration is ours (the unwinding drops it).
+        let rc = unsafe {
             sys::slotq_cancel_on_cancel(self.as_ptr(), Some(run_callback), cell.cast(), &mut reg)
-        });
+        };
         if rc != sys::SLOTQ_OK {
             drop(unsafe { Box::from_raw(cell) });
+            panic::resume();
             check(rc)?;
         }
-        Ok(CancelRegistration {
+        let registration = CancelRegistration {
             reg: NonNull::new(reg).expect("slotq_cancel_on_cancel returned OK and NULL"),
             cell,
-        })
+        };
+        panic::resume();
+        Ok(registration)
     }
 
     /// The raw handle, still owned by `self`.

@@ -98,15 +98,19 @@ impl Dequeuer {
         cancel: Option<&CancelToken>,
     ) -> Result<Token> {
         let mut tok = ptr::null_mut();
-        check(panic::calling(|| unsafe {
+        let rc = unsafe {
             sys::slotq_dequeuer_next(
                 self.as_ptr(),
                 timeout_ns(timeout),
                 opt_ptr(cancel),
                 &mut tok,
             )
-        }))?;
-        Ok(unsafe { Token::from_raw(tok) })
+        };
+        // A callback's panic resumes once the token is ours (dropping it
+        // then gives the lent slot back with the dequeuer's next call).
+        let result = check(rc).map(|()| unsafe { Token::from_raw(tok) });
+        panic::resume();
+        result
     }
 
     /// [`next_with`](Dequeuer::next_with) with a timeout and no extra token.

@@ -111,7 +111,7 @@ impl Queue {
         };
         let mut tok = ptr::null_mut();
         let mut slot_err: c_int = 0;
-        let rc = panic::calling(|| unsafe {
+        let rc = unsafe {
             sys::slotq_caller_wait(
                 self.as_ptr(),
                 timeout_ns(timeout),
@@ -120,12 +120,8 @@ impl Queue {
                 &mut tok,
                 &mut slot_err,
             )
-        });
-        match rc {
-            sys::SLOTQ_OK => Ok(unsafe { Token::from_raw(tok) }),
-            sys::SLOTQ_ESLOT => Err(Error::callback(rc, slot_err)),
-            _ => Err(Error::from_code(rc)),
-        }
+        };
+        acquired(rc, tok, slot_err)
     }
 
     /// Evaluates a launch policy on a consistent snapshot
@@ -202,7 +198,9 @@ impl Queue {
     ) -> Result<Token> {
         let (raw, ours) = SlotBox::new(slot);
         let mut tok = ptr::null_mut();
-        let rc = panic::calling(|| unsafe {
+        // Callbacks run here may panic: the panic resumes once what the
+        // call made is ours (the token, dropped by the unwinding).
+        let rc = unsafe {
             sys::slotq_container_offer(
                 self.as_ptr(),
                 raw,
@@ -211,7 +209,18 @@ impl Queue {
                 opt_ptr(cancel),
                 &mut tok,
             )
-        });
+        };
+        let result = Self::offered(rc, tok, raw, &ours);
+        panic::resume();
+        result
+    }
+
+    fn offered(
+        rc: c_int,
+        tok: *mut sys::slotq_token_t,
+        raw: *mut c_void,
+        ours: &SlotBox,
+    ) -> Result<Token> {
         match rc {
             sys::SLOTQ_OK => Ok(unsafe { Token::from_raw(tok) }),
             // Made a token, which owns the library's count of the box.
@@ -258,24 +267,18 @@ impl Manager {
         };
         let mut tok = ptr::null_mut();
         let mut slot_err: c_int = 0;
-        let rc = call.with_raw(|raw| {
-            panic::calling(|| unsafe {
-                sys::slotq_caller_acquire(
-                    self.as_ptr(),
-                    raw,
-                    timeout_ns(timeout),
-                    ping_ns,
-                    opt_ptr(cancel),
-                    &mut tok,
-                    &mut slot_err,
-                )
-            })
+        let rc = call.with_raw(|raw| unsafe {
+            sys::slotq_caller_acquire(
+                self.as_ptr(),
+                raw,
+                timeout_ns(timeout),
+                ping_ns,
+                opt_ptr(cancel),
+                &mut tok,
+                &mut slot_err,
+            )
         });
-        match rc {
-            sys::SLOTQ_OK => Ok(unsafe { Token::from_raw(tok) }),
-            sys::SLOTQ_ESLOT => Err(Error::callback(rc, slot_err)),
-            _ => Err(Error::from_code(rc)),
-        }
+        acquired(rc, tok, slot_err)
     }
 
     /// Every queue of the manager in the Prometheus text exposition format
@@ -291,4 +294,22 @@ impl Manager {
         unsafe { sys::slotq_free(text.cast()) };
         Ok(s)
     }
+}
+
+/// The result of an acquiring call (`slotq_caller_acquire`, `_wait`), made
+/// ours before a callback's panic resumes: if one is pending, the acquired
+/// slot is given back first, or its container would wait for it for good.
+fn acquired(rc: c_int, tok: *mut sys::slotq_token_t, slot_err: c_int) -> Result<Token> {
+    let result = match rc {
+        sys::SLOTQ_OK => Ok(unsafe { Token::from_raw(tok) }),
+        sys::SLOTQ_ESLOT => Err(Error::callback(rc, slot_err)),
+        _ => Err(Error::from_code(rc)),
+    };
+    if let Ok(tok) = &result {
+        if panic::pending() {
+            unsafe { sys::slotq_token_close(tok.as_ptr(), ptr::null_mut()) };
+        }
+    }
+    panic::resume();
+    result
 }

@@ -40,7 +40,23 @@ pub(crate) fn discard() {
     let _ = PENDING.try_with(|p| drop(p.take()));
 }
 
+/// Whether a callback stashed a panic on this thread.
+pub(crate) fn pending() -> bool {
+    PENDING
+        .try_with(|p| {
+            let payload = p.take();
+            let some = payload.is_some();
+            p.set(payload);
+            some
+        })
+        .unwrap_or(false)
+}
+
 /// Runs a C call that may run callbacks on this thread, then re-raises their panic.
+///
+/// Only for calls that make nothing: a call that returns a new reference (a
+/// token, a registration) adopts it first and then calls [`resume`], so that
+/// the unwinding drops it instead of leaking it.
 pub(crate) fn calling<R>(f: impl FnOnce() -> R) -> R {
     let r = f();
     resume();

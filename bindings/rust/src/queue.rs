@@ -123,14 +123,23 @@ impl Queue {
     pub fn offer<S: Slot>(&self, slot: S) -> Result<Token> {
         let (raw, _ours) = SlotBox::new(slot);
         let mut tok = ptr::null_mut();
-        let rc =
-            panic::calling(|| unsafe { sys::slotq_queue_slot(self.as_ptr(), raw, &OPS, &mut tok) });
+        // Callbacks run here (a dequeuer's notification) may panic: the
+        // panic resumes once the token is ours.
+        let rc = unsafe { sys::slotq_queue_slot(self.as_ptr(), raw, &OPS, &mut tok) };
         if rc != sys::SLOTQ_OK {
             // No token was made: the library's count is ours to drop.
             unsafe { SlotBox::forget_raw(raw) };
+            panic::resume();
             return Err(Error::from_code(rc));
         }
-        Ok(unsafe { Token::from_raw(tok) })
+        let tok = unsafe { Token::from_raw(tok) };
+        if panic::pending() {
+            // The caller will never see the token: take the slot back, or it
+            // would stay on the queue with nobody to eject it.
+            unsafe { sys::slotq_eject(self.as_ptr(), tok.as_ptr()) };
+            panic::resume(); // the unwinding drops tok
+        }
+        Ok(tok)
     }
 
     /// Takes an idle (or lent, unacquired) slot back (the seed's
@@ -165,8 +174,11 @@ impl Queue {
     /// `cancel` fires the dequeuer behaves as stopped.
     pub fn start_dequeuer(&self, cancel: Option<&CancelToken>) -> Result<Dequeuer> {
         let mut out = ptr::null_mut();
-        check(unsafe { sys::slotq_start_dequeuer(self.as_ptr(), opt_ptr(cancel), &mut out) })?;
-        Ok(unsafe { Dequeuer::from_raw(out) })
+        // `cancel` may have fired just now: its callbacks run here.
+        let rc = unsafe { sys::slotq_start_dequeuer(self.as_ptr(), opt_ptr(cancel), &mut out) };
+        let result = check(rc).map(|()| unsafe { Dequeuer::from_raw(out) });
+        panic::resume();
+        result
     }
 
     /// Counts one more party in `state`. (The library refuses with

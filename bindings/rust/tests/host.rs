@@ -262,3 +262,22 @@ fn metrics_render_every_queue() {
         "{text}"
     );
 }
+
+#[test]
+fn a_panic_during_acquire_gives_the_acquired_slot_back() {
+    // The launcher's signal callback panics on the caller's thread (the
+    // caller signals before it waits): the panic resumes from acquire, and
+    // the slot it had acquired goes back to its container, closed.
+    let mgr = Manager::new().unwrap();
+    let (q, _) = mgr.get(&call()).unwrap();
+    q.exit_state(State::Waiter).unwrap();
+    let container = q.offer(FnSlot::new(|_, _| Ok(()))).unwrap();
+    let _sn = q.set_signal_notify(|| panic!("signal boom")).unwrap();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        mgr.acquire(&call(), Some(Duration::from_secs(1)), None, None)
+    }));
+    assert_eq!(*r.unwrap_err().downcast::<&str>().unwrap(), "signal boom");
+    container
+        .wait_closed(Some(Duration::from_secs(2)), None)
+        .expect("the slot came back");
+}

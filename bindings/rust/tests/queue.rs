@@ -459,3 +459,58 @@ fn wrong_queue_and_keys() {
     assert_eq!(q1.clone(), q1);
     assert_ne!(q1, q2);
 }
+
+#[test]
+fn a_panic_during_offer_takes_the_offered_slot_back() {
+    // A dequeuer's notification, run on the offering thread, panics: the
+    // offer resumes the panic, and the slot it made is not left behind on
+    // the queue with nobody holding its token.
+    struct Counted(Arc<AtomicUsize>);
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    impl slotq::Slot for Counted {
+        fn exec(
+            &self,
+            _call: &mut dyn std::any::Any,
+            _cancel: Option<&CancelToken>,
+        ) -> Result<(), i32> {
+            Ok(())
+        }
+    }
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let q = Queue::new(b"offer-panic").unwrap();
+    let d = q.start_dequeuer(None).unwrap();
+    d.set_notify(|| panic!("notify boom")).unwrap();
+    d.arm().unwrap();
+    let slot = Counted(dropped.clone());
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| q.offer(slot)));
+    assert_eq!(*r.unwrap_err().downcast::<&str>().unwrap(), "notify boom");
+    assert_eq!(q.len(), 0);
+    drop(d);
+    drop(q);
+    assert_eq!(
+        dropped.load(Ordering::SeqCst),
+        1,
+        "the slot was dropped, not leaked"
+    );
+}
+
+#[test]
+fn a_panic_while_setting_a_signal_callback_resumes_there() {
+    // A signal already pending is told inside set_signal_notify: a panic of
+    // the callback resumes from that call, not from a later unrelated one.
+    let q = Queue::new(b"signal-panic").unwrap();
+    q.signal();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        q.set_signal_notify(|| panic!("signal boom"))
+    }));
+    assert_eq!(*r.unwrap_err().downcast::<&str>().unwrap(), "signal boom");
+    let q2 = Queue::new(b"unrelated").unwrap();
+    q2.offer(FnSlot::new(|_, _| Ok(()))).unwrap(); // nothing left pending
+                                                   // The registration was dropped by the unwinding: another can be set.
+    let _ = q.wait_signal(Some(Duration::ZERO), None);
+    let _reg = q.set_signal_notify(|| {}).unwrap();
+}
