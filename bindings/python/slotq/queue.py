@@ -5,6 +5,7 @@ import contextlib
 import ctypes
 import dataclasses
 import enum
+import threading
 from typing import Tuple
 
 from . import _callbacks, _lib
@@ -75,6 +76,14 @@ def _positive_ns(seconds, what):
     return ns
 
 
+# The signal callback of each C queue (its address -> the callback id set on
+# it last). Manager.get() makes a new Queue object per call, and the C queue
+# has one callback: whichever object set it last owns it, and only that one
+# removes it when it is freed.
+_signal_lock = threading.Lock()
+_signal_ids = {}
+
+
 class Queue(Owned):
     """A slot queue. ``Queue(key)`` makes one outside any manager (the seed's
     NewSlotQueue); :meth:`Manager.get` finds or makes the queue of a call.
@@ -109,12 +118,17 @@ class Queue(Owned):
 
     def _free(self, ptr):
         # The library drops the signal callback with the queue, but another
-        # holder may keep the queue alive: remove ours first.
-        if self._signal_id is not None:
+        # holder may keep the queue alive: remove ours first, if it is still
+        # the queue's (another object of the queue may have replaced it).
+        with _signal_lock:
+            mine = self._signal_id is not None and _signal_ids.get(ptr) == self._signal_id
+            if mine:
+                del _signal_ids[ptr]
+        if mine:
             if _lib.has("queue_set_signal_notify"):
                 _lib.slotq_queue_set_signal_notify(ptr, _lib.NOTIFY_FN(), None)
             _callbacks.unregister(self._signal_id)
-            self._signal_id = None
+        self._signal_id = None
         _lib.slotq_queue_release(ptr)
 
     @property
@@ -333,8 +347,13 @@ class Queue(Owned):
             if rc != 0 and new_id is not None:
                 _callbacks.unregister(new_id)
             check(rc, "queue set_signal_notify")
-            # The library guarantees the old callback is not running any more.
-            old, self._signal_id = self._signal_id, new_id
+            # The library guarantees the old callback is not running any
+            # more, whichever object of the queue set it.
+            with _signal_lock:
+                old = _signal_ids.pop(q, None)
+                if new_id is not None:
+                    _signal_ids[q] = new_id
+            self._signal_id = new_id
         if old is not None:
             _callbacks.unregister(old)
 

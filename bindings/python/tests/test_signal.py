@@ -79,6 +79,26 @@ class SignalTest(unittest.TestCase):
         self.assertEqual(self.q.consume_signal_fd(), 1)
         self.q.wait_signal(timeout=0)
 
+    @requires("queue_set_signal_notify")
+    def test_the_callback_belongs_to_the_object_that_set_it_last(self):
+        # Manager.get() gives a new object per call: a launcher started
+        # again sets the callback through its own object, and the old
+        # object, released later, must not remove the new callback.
+        mgr = slotq.Manager()
+        self.addCleanup(mgr.release)
+        got = []
+        old = mgr.get(app_name="app", path="/f")
+        old.exit_state(slotq.WAITER)
+        old.set_signal_notify(lambda: got.append("old"))
+        new = mgr.get(app_name="app", path="/f")
+        self.addCleanup(new.release)
+        new.exit_state(slotq.WAITER)
+        new.set_signal_notify(lambda: got.append("new"))
+        old.release()
+        self.assertTrue(new.signal())
+        self.assertEqual(got, ["new"])  # was [] (the old object removed it)
+        new.wait_signal(timeout=0)
+
 
 if __name__ == "__main__":
     unittest.main()
