@@ -170,6 +170,28 @@ func TestExec(t *testing.T) {
 	}
 }
 
+// A token acquired before its queue was closed still runs its call (tokens
+// stay usable after Close); the call is not counted, the queue being gone.
+func TestExecAfterQueueClose(t *testing.T) {
+	q := slotq.NewSlotQueue("exec-closed")
+	s := newSlot(0)
+	tok := q.QueueSlot(s)
+	defer tok.Release()
+	if !tok.AcquireSlot() {
+		t.Fatal("acquire failed")
+	}
+	q.Close()
+	if err := tok.Exec(context.Background(), &slotq.Call{AppName: "app"}); err != nil {
+		t.Fatalf("Exec after the queue's Close: %v, want nil", err)
+	}
+	if s.execs.Load() != 1 {
+		t.Fatalf("Slot.Exec ran %d times, want 1", s.execs.Load())
+	}
+	if err := tok.CloseSlot(); err != nil {
+		t.Fatalf("CloseSlot: %v", err)
+	}
+}
+
 func TestQueueCloseDiscardsSlots(t *testing.T) {
 	q := slotq.NewSlotQueue("discard")
 	s1, s2 := newSlot(1), newSlot(2)

@@ -162,7 +162,13 @@ func (t *SlotToken) Exec(ctx context.Context, call *Call) error {
 	}
 	q := t.q
 	if err := q.enterState("Exec", SlotQueueRunner); err != nil {
-		return err
+		if !q.closed.Load() {
+			return err
+		}
+		// The owner closed the queue (NewSlotQueue's Close): it has shut
+		// down, nobody can read its counts any more, and tokens stay
+		// usable, so the call runs uncounted.
+		return t.e.slot.Exec(ctx, call)
 	}
 	start := time.Now()
 	// Fails only if the host left the Runner state itself: ignored, as
