@@ -1336,6 +1336,12 @@ SLOTQ_API int slotq_container_offer(slotq_queue_t *queue, void *slot, const slot
  * closed and its error returned. On every outcome the helper exits the Waiter
  * state it entered, recording the wait in nanoseconds as its latency.
  *
+ * Callbacks of other parties may run on this thread meanwhile: the queue's
+ * signal callback (slotq_queue_set_signal_notify()) at each ping and, if the
+ * queue was deleted from the manager while this waited and every other
+ * holder let go of it, the close callbacks of its idle slots, discarded when
+ * this drops the queue's last handle.
+ *
  * @param mgr the manager.
  * @param call the call; not retained.
  * @param timeout_ns the longest wait: >= 0, or #SLOTQ_FOREVER.
