@@ -146,6 +146,9 @@ int BlockOn(WaitKind kind, std::atomic<uint32_t> *word, Ready ready, int64_t dea
   WakeOnCancel n1(word), n2(word);
   if (c1 != nullptr) c1->RegisterQuiet(&n1);
   if (c2 != nullptr) c2->RegisterQuiet(&n2);
+  auto fired = [c1, c2] {
+    return (c1 != nullptr && c1->Fired()) || (c2 != nullptr && c2->Fired());
+  };
   int rc;
   for (;;) {
     uint32_t v = word->load(std::memory_order_acquire);
@@ -153,18 +156,14 @@ int BlockOn(WaitKind kind, std::atomic<uint32_t> *word, Ready ready, int64_t dea
       rc = 0;
       break;
     }
-    bool fired = (c1 != nullptr && c1->Fired()) || (c2 != nullptr && c2->Fired());
-    if (!fired && DeadlinePassed(deadline)) {
-      // The deadline waited for may be a token's, which passed only now,
-      // after the look at the tokens above: that is a cancellation too.
-      fired = (c1 != nullptr && c1->Fired()) || (c2 != nullptr && c2->Fired());
-      if (!fired) {
-        rc = SLOTQ_ETIMEDOUT;
-        break;
-      }
-    }
-    if (fired) {
+    if (fired()) {
       rc = SLOTQ_ECANCELED;
+      break;
+    }
+    if (DeadlinePassed(deadline)) {
+      // The deadline waited for may be a token's, passed since the look
+      // above: that is a cancellation, not this call's timeout.
+      rc = fired() ? SLOTQ_ECANCELED : SLOTQ_ETIMEDOUT;
       break;
     }
     if ((v & kSleepers) == 0) {
