@@ -105,10 +105,7 @@ impl Queue {
         ping: Option<Duration>,
         cancel: Option<&CancelToken>,
     ) -> Result<Token> {
-        let ping_ns = match ping {
-            None => 0,
-            Some(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX).max(1),
-        };
+        let ping_ns = ping_ns(ping);
         let mut tok = ptr::null_mut();
         let mut slot_err: c_int = 0;
         let rc = unsafe {
@@ -261,10 +258,7 @@ impl Manager {
         ping: Option<Duration>,
         cancel: Option<&CancelToken>,
     ) -> Result<Token> {
-        let ping_ns = match ping {
-            None => 0,
-            Some(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX).max(1),
-        };
+        let ping_ns = ping_ns(ping);
         let mut tok = ptr::null_mut();
         let mut slot_err: c_int = 0;
         let rc = call.with_raw(|raw| unsafe {
@@ -312,4 +306,13 @@ fn acquired(rc: c_int, tok: *mut sys::slotq_token_t, slot_err: c_int) -> Result<
     }
     panic::resume();
     result
+}
+
+/// A ping period in the C API's terms: `None` is 0 (the default, 200 ms); a
+/// period is at least 1 ns (0 would mean the default) and saturates.
+fn ping_ns(ping: Option<Duration>) -> i64 {
+    match ping {
+        None => 0,
+        Some(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX).max(1),
+    }
 }
