@@ -7,7 +7,8 @@
  *   consumer [EXPECTED_LIBDIR]
  *
  * EXPECTED_LIBDIR: fail unless the libslotq mapped into this process lives
- * there (so a system copy cannot stand in for the one under test).
+ * there (so a system copy cannot stand in for the one under test). Built
+ * with -DSLOTQ_EXPECT_STATIC, it fails if any libslotq.so is mapped.
  * Built with -DSLOTQ_EXPECT_VERSION="x.y.z" it also checks that the package
  * metadata (pkg-config / CMake) names the version the library reports.
  */
@@ -45,11 +46,19 @@ int main(int argc, char **argv) {
   int failures;
 
   setvbuf(stdout, NULL, _IONBF, 0); /* keep stdout and stderr in order in logs */
+#ifdef SLOTQ_EXPECT_STATIC
+  if (loaded_library(lib, sizeof lib)) {
+    fprintf(stderr, "FAIL: %s mapped, but libslotq.a was to be linked in\n", lib);
+    return 1;
+  }
+  printf("consumer: libslotq %s linked in statically\n", slotq_version_string());
+#else
   if (!loaded_library(lib, sizeof lib)) {
     fprintf(stderr, "FAIL: no libslotq.so mapped (statically linked?)\n");
     return 1;
   }
   printf("consumer: running against %s (libslotq %s)\n", lib, slotq_version_string());
+#endif
 
   if (argc > 1) {
     char want[PATH_MAX], have[PATH_MAX];

@@ -8,6 +8,11 @@
 #   dlopen      dlopen PREFIX/lib*/libslotq.so.1, dlsym every function that
 #               PREFIX/include/slotq.h declares, run the slot cycle through them
 #
+# A static install (libslotq.a, no libslotq.so.1) is linked with
+# `pkg-config --static` and from a C-only CMake project, each program must
+# then have no libslotq.so mapped, and instead of dlopen a shared object
+# (a plugin) is linked with the archive, which must be position-independent.
+#
 # Each program checks what it does and exits non-zero on failure; each must
 # also be running against PREFIX's library, not another copy. Needs cc, cmake
 # and pkg-config (CC overrides the compiler). Exits non-zero if any test fails.
@@ -22,14 +27,20 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 CC=${CC:-cc}
 
 LIBDIR=
+STATIC=
 for d in "$PREFIX/lib" "$PREFIX/lib64" "$PREFIX"/lib/*-linux-gnu*; do
   if [ -e "$d/libslotq.so.1" ]; then
     LIBDIR=$d
     break
   fi
+  if [ -e "$d/libslotq.a" ]; then
+    LIBDIR=$d
+    STATIC=1
+    break
+  fi
 done
 if [ -z "$LIBDIR" ]; then
-  echo "FAIL: no libslotq.so.1 under $PREFIX/lib*" >&2
+  echo "FAIL: no libslotq.so.1 or libslotq.a under $PREFIX/lib*" >&2
   exit 1
 fi
 HEADER="$PREFIX/include/slotq.h"
@@ -44,7 +55,7 @@ STRICT="-std=c99 -Wall -Wextra -Wpedantic -Werror"
 test_pkgconfig() {
   PKG_CONFIG_PATH="$LIBDIR/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
   export PKG_CONFIG_PATH
-  flags=$(pkg-config --cflags --libs slotq) || return 1
+  flags=$(pkg-config ${STATIC:+--static} --cflags --libs slotq) || return 1
   version=$(pkg-config --modversion slotq) || return 1
   echo "pkg-config: slotq $version: $flags"
   # The .pc file must describe PREFIX, or this would test another install.
@@ -57,18 +68,37 @@ test_pkgconfig() {
     fi
   done
   # shellcheck disable=SC2086 # the flags are words
-  "$CC" $STRICT -DSLOTQ_EXPECT_VERSION="\"$version\"" "$HERE/consumer.c" \
-    -o "$WORK/pc-consumer" $flags || return 1
+  "$CC" $STRICT -DSLOTQ_EXPECT_VERSION="\"$version\"" ${STATIC:+-DSLOTQ_EXPECT_STATIC} \
+    "$HERE/consumer.c" -o "$WORK/pc-consumer" $flags || return 1
+  if [ -n "$STATIC" ]; then
+    "$WORK/pc-consumer"
+    return
+  fi
   # pkg-config gives no run path: tell the loader where PREFIX's library is.
   LD_LIBRARY_PATH="$LIBDIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$WORK/pc-consumer" "$LIBDIR"
 }
 
 test_cmake() {
   cmake -S "$HERE/cmake" -B "$WORK/cmake-build" -DCMAKE_PREFIX_PATH="$PREFIX" \
-    -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER="$CC" || return 1
+    -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER="$CC" \
+    -DSLOTQ_EXPECT_STATIC="${STATIC:-0}" || return 1
   cmake --build "$WORK/cmake-build" || return 1
+  if [ -n "$STATIC" ]; then
+    "$WORK/cmake-build/consumer"
+    return
+  fi
   # No LD_LIBRARY_PATH: the imported target's location gives the build tree's run path.
   env -u LD_LIBRARY_PATH "$WORK/cmake-build/consumer" "$LIBDIR"
+}
+
+test_plugin() {
+  # A shared object with the archive inside: links only if it is PIC.
+  PKG_CONFIG_PATH="$LIBDIR/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+  export PKG_CONFIG_PATH
+  flags=$(pkg-config --static --cflags --libs slotq) || return 1
+  # shellcheck disable=SC2086
+  "$CC" $STRICT -shared -fPIC "$HERE/consumer.c" -o "$WORK/plugin.so" $flags || return 1
+  echo "plugin: linked $WORK/plugin.so with libslotq.a"
 }
 
 test_dlopen() {
@@ -78,7 +108,9 @@ test_dlopen() {
 }
 
 failed=
-for t in pkgconfig cmake dlopen; do
+tests="pkgconfig cmake dlopen"
+[ -n "$STATIC" ] && tests="pkgconfig cmake plugin"
+for t in $tests; do
   echo "=== consumer test: $t"
   if (test_$t) >"$WORK/$t.log" 2>&1; then
     sed 's/^/  /' "$WORK/$t.log"
