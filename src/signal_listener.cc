@@ -92,9 +92,16 @@ void Unretire(Table &t, Listener *l) {
   Free(l);
 }
 
-// Waits, from outside the queue's callbacks, until no callback of a
-// listener of `q` that left the table runs. Requires t.mu, held by `lock`.
+// Waits until no callback of a listener of `q` that left the table runs,
+// unless this thread is inside one of the queue's callbacks: then it waits
+// for nothing more (Retire waited for what it took out), since waiting for
+// other retired listeners could wait for ever (two callbacks of the queue,
+// each replacing the listener, each waiting for the other's). Every set or
+// removal ends with it, so "when this returns, the previous callback is not
+// running" holds for every caller outside the callbacks, not only for the
+// one who took it out. Requires t.mu, held by `lock`.
 void AwaitRetired(Table &t, std::unique_lock<std::mutex> &lock, const Queue *q) {
+  if (InsideCallbackOf(q)) return;
   t.idle.wait(lock, [&t, q] {
     for (Listener *l = t.retiring; l != nullptr; l = l->next_retiring) {
       if (l->queue == q) return false;
@@ -105,29 +112,19 @@ void AwaitRetired(Table &t, std::unique_lock<std::mutex> &lock, const Queue *q) 
 
 // Retires a listener just taken out of the table (so nobody else can reach
 // it, and no new callback of it starts): freed now if no callback of it
-// runs, else by the last user. Requires t.mu, held by `lock`.
-//
-// Called from outside the queue's callbacks, it then waits for every
-// callback of the queue's retired listeners (AwaitRetired). From inside one
-// it waits only for `l`'s callbacks on other threads, as a callback's call
-// always did: waiting for other retired listeners could wait for ever (two
-// callbacks of the queue, each replacing the listener, each waiting for the
-// other's), while the listeners such calls wait for are ever newer ones.
+// runs, else by the last user. From inside one of the queue's callbacks it
+// also waits for `l`'s callbacks on other threads (never for this one's),
+// as a callback's call always did; the listeners such calls wait for are
+// ever newer ones. Requires t.mu, held by `lock`.
 void Retire(Table &t, std::unique_lock<std::mutex> &lock, Listener *l) {
-  const Queue *q = l->queue;
-  const bool idle = l->running == 0;
-  if (idle) {
+  if (l->running == 0) {
     Free(l);
-  } else {
-    l->removed = true;
-    l->next_retiring = t.retiring;
-    t.retiring = l;
-  }
-  if (!InsideCallbackOf(q)) {
-    AwaitRetired(t, lock, q);
     return;
   }
-  if (idle) return;
+  l->removed = true;
+  l->next_retiring = t.retiring;
+  t.retiring = l;
+  if (!InsideCallbackOf(l->queue)) return;  // AwaitRetired waits for it
   int here = RunningHere(l);
   l->watchers++;
   t.idle.wait(lock, [l, here] { return l->running == here; });
@@ -159,14 +156,14 @@ int SetSignalListener(Queue *q, slotq_notify_fn fn, void *arg) {
   auto it = t.map.find(q);
   Listener *old = it != t.map.end() ? it->second : nullptr;
   if (fn == nullptr) {
-    if (old == nullptr) {
-      // Another thread may have just taken it out, or it removed itself.
-      if (!InsideCallbackOf(q)) AwaitRetired(t, lock, q);
-      return SLOTQ_OK;
+    if (old != nullptr) {
+      t.map.erase(it);
+      q->SetHasListener(false);
+      Retire(t, lock, old);
     }
-    t.map.erase(it);
-    q->SetHasListener(false);
-    Retire(t, lock, old);
+    // Even with none in the table: another thread may have just taken it
+    // out, or it removed itself on another thread, and it may still run.
+    AwaitRetired(t, lock, q);
     return SLOTQ_OK;
   }
   // A new listener replaces the old one (keeping its eventfd), so that the
@@ -182,8 +179,8 @@ int SetSignalListener(Queue *q, slotq_notify_fn fn, void *arg) {
     Retire(t, lock, old);
   } else {
     InsertLocked(t, q, l);
-    if (!InsideCallbackOf(q)) AwaitRetired(t, lock, q);
   }
+  AwaitRetired(t, lock, q);
   // A signal that became pending before the callback was there would never
   // be told (only a new one is), and the launcher would wait for good.
   // Signals from now on see the listener: one just now may be told twice.
@@ -262,6 +259,7 @@ void DropSignalListener(const Queue *q) {
   Listener *l = it->second;
   t.map.erase(it);
   Retire(t, lock, l);
+  AwaitRetired(t, lock, q);
 }
 
 }  // namespace slotq
