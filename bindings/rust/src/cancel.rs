@@ -69,9 +69,7 @@ impl CancelToken {
         let mut out = ptr::null_mut();
         // A parent's passed deadline fires it here: its callbacks run here.
         let rc = unsafe { sys::slotq_cancel_create_child(self.as_ptr(), &mut out) };
-        let result = check(rc).map(|()| unsafe { CancelToken::from_raw(out) });
-        panic::resume();
-        result
+        panic::resumed(check(rc).map(|()| unsafe { CancelToken::from_raw(out) }))
     }
 
     /// A token that fires `timeout` from now, when cancelled, or when
@@ -102,9 +100,7 @@ impl CancelToken {
         // A parent's passed deadline fires it here: its callbacks run here.
         let rc =
             unsafe { sys::slotq_cancel_create_deadline(opt_ptr(parent), deadline_ns, &mut out) };
-        let result = check(rc).map(|()| unsafe { CancelToken::from_raw(out) });
-        panic::resume();
-        result
+        panic::resumed(check(rc).map(|()| unsafe { CancelToken::from_raw(out) }))
     }
 
     /// Cancels the token (`slotq_cancel_cancel`): blocking calls waiting on
@@ -162,12 +158,10 @@ impl CancelToken {
             panic::resume();
             check(rc)?;
         }
-        let registration = CancelRegistration {
+        Ok(panic::resumed(CancelRegistration {
             reg: NonNull::new(reg).expect("slotq_cancel_on_cancel returned OK and NULL"),
             cell,
-        };
-        panic::resume();
-        Ok(registration)
+        }))
     }
 
     /// The raw handle, still owned by `self`.

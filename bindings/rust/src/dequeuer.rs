@@ -108,9 +108,7 @@ impl Dequeuer {
         };
         // A callback's panic resumes once the token is ours (dropping it
         // then gives the lent slot back with the dequeuer's next call).
-        let result = check(rc).map(|()| unsafe { Token::from_raw(tok) });
-        panic::resume();
-        result
+        panic::resumed(check(rc).map(|()| unsafe { Token::from_raw(tok) }))
     }
 
     /// [`next_with`](Dequeuer::next_with) with a timeout and no extra token.

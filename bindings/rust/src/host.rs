@@ -207,9 +207,7 @@ impl Queue {
                 &mut tok,
             )
         };
-        let result = Self::offered(rc, tok, raw, &ours);
-        panic::resume();
-        result
+        panic::resumed(Self::offered(rc, tok, raw, &ours))
     }
 
     fn offered(

@@ -117,14 +117,12 @@ impl Queue {
             listeners().get_or_insert_with(HashSet::new).remove(&key);
             return Err(Error::from_code(rc));
         }
-        let registration = SignalNotify {
-            queue: self.clone(),
-            cell,
-        };
         // `f` ran here if a signal was pending; its panic resumes now that
         // the registration is ours (the unwinding drops it).
-        panic::resume();
-        Ok(registration)
+        Ok(panic::resumed(SignalNotify {
+            queue: self.clone(),
+            cell,
+        }))
     }
 
     /// A pollable eventfd (`slotq_queue_signal_fd`) that each new pending

@@ -52,11 +52,18 @@ pub(crate) fn pending() -> bool {
         .unwrap_or(false)
 }
 
+/// Re-raises a callback's panic, if any, after the C call that ran the
+/// callback made `made` (a token, a registration, already wrapped in its
+/// owner): the unwinding drops it instead of leaking it. Returns it otherwise.
+pub(crate) fn resumed<T>(made: T) -> T {
+    resume();
+    made
+}
+
 /// Runs a C call that may run callbacks on this thread, then re-raises their panic.
 ///
-/// Only for calls that make nothing: a call that returns a new reference (a
-/// token, a registration) adopts it first and then calls [`resume`], so that
-/// the unwinding drops it instead of leaking it.
+/// Only for calls that make nothing: one that returns a new reference wraps
+/// it first and then goes through [`resumed`].
 pub(crate) fn calling<R>(f: impl FnOnce() -> R) -> R {
     let r = f();
     resume();

@@ -176,9 +176,7 @@ impl Queue {
         let mut out = ptr::null_mut();
         // `cancel` may have fired just now: its callbacks run here.
         let rc = unsafe { sys::slotq_start_dequeuer(self.as_ptr(), opt_ptr(cancel), &mut out) };
-        let result = check(rc).map(|()| unsafe { Dequeuer::from_raw(out) });
-        panic::resume();
-        result
+        panic::resumed(check(rc).map(|()| unsafe { Dequeuer::from_raw(out) }))
     }
 
     /// Counts one more party in `state`. (The library refuses with
