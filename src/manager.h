@@ -19,8 +19,11 @@ class Queue;
 /// key's tag (key_tag.h: a hash seeded per manager), which also chooses the
 /// home slot. A probe touches a queue only when the tags match, and growing
 /// never touches one, so with many queues a get misses the cache once in
-/// the table and once on its queue. The table doubles when 13/16 full. A
-/// queue in the table holds one handle for it.
+/// the table and once on its queue. The table doubles when 13/16 full, and
+/// the entries move to the bigger table a few at a time (each get moves
+/// kMoveStep slots' worth, see Migrate), so that no get moves them all: a
+/// get during a move looks in both tables. A queue in the table holds one
+/// handle for it.
 class Manager {
  public:
   static Manager *Create();
@@ -55,14 +58,31 @@ class Manager {
  private:
   Manager() = default;
   ~Manager();
-  // The slot of `key`, whose tag is `tag`, or the empty slot to use.
+  // The slot of `key`, whose tag is `tag`, in table_, or the empty slot to use.
   size_t Find(const unsigned char *key, uint32_t tag) const;
+  // The entry of `key` among old_'s slots not moved yet, or null.
+  uint64_t *FindOld(const unsigned char *key, uint32_t tag) const;
+  // Starts a doubling: table_ becomes old_ and a table twice its size
+  // replaces it. Finishes a move still in progress first.
   bool Grow();
+  // Moves the entries of the next `slots` slots of old_ to table_, and
+  // frees old_ once every slot was moved.
+  void Migrate(size_t slots);
+  void Place(uint64_t entry);  // into table_, which has room for it
+  void RemoveAt(size_t i);     // empties table_[i]
+  // ForEachQueue without taking the lock: Destroy, and ForEachQueue itself.
+  void ForEachQueueUnlocked(void (*visit)(Queue *q, void *ctx), void *ctx);
 
-  std::mutex mu_;              // guards table_, mask_, count_, max_waiters_ (the seed's hMu)
+  std::mutex mu_;              // guards every field below but tag_ (the seed's hMu)
   uint64_t *table_ = nullptr;  // see the class comment
   size_t mask_ = 0;            // capacity - 1 (capacity is a power of two)
-  size_t count_ = 0;
+  // While a doubling moves entries: the previous table, whose slots below
+  // old_next_ were moved (their entries are left there, so that the probe
+  // runs through them stay whole, and are skipped), and the others not yet.
+  uint64_t *old_ = nullptr;
+  size_t old_mask_ = 0;
+  size_t old_next_ = 0;
+  size_t count_ = 0;          // queues in both tables
   uint32_t max_waiters_ = 0;  // 0: no cap
   KeyTag tag_;                // set by Create, then immutable
 };

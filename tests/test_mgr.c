@@ -159,6 +159,155 @@ static void many_queues_grow_the_table(void **state) {
   slotq_mgr_destroy(m);
 }
 
+/* Moving the table's entries a few per get, after it doubled: until the
+ * move ends, a get or a delete must find a queue in either table, exactly
+ * once, and the metrics and the manager's destruction must reach every
+ * queue exactly once. The table starts at 16 slots and doubles at 13/16
+ * full, so the 833rd queue doubles it from 1024 slots to 2048; the move
+ * then takes 128 gets (8 slots each), and deletes move nothing. */
+enum { MOVE_QUEUES = 832 };
+
+static slotq_key numbered_key(int i) {
+  slotq_key k;
+  memset(&k, 0, sizeof(k));
+  memcpy(k.bytes, &i, sizeof(i));
+  k.bytes[19] = 0x5a;
+  return k;
+}
+
+static int g_move_closes;
+static int count_close(void *slot) {
+  (void)slot;
+  g_move_closes++;
+  return 0;
+}
+
+static int get_numbered(slotq_mgr_t *m, int i, slotq_queue_t **q) {
+  slotq_key k = numbered_key(i);
+  int is_new = -1;
+  assert_ok(slotq_mgr_get_by_key(m, &k, q, &is_new));
+  assert_ok(slotq_queue_exit_state(*q, SLOTQ_WAITER));
+  return is_new;
+}
+
+/* Gets keys [from, to): each must be a new queue, or the one in held[]. */
+static void get_range(slotq_mgr_t *m, slotq_queue_t **held, int from, int to, int is_new) {
+  for (int i = from; i < to; i++) {
+    slotq_queue_t *q;
+    assert_int_equal(get_numbered(m, i, &q), is_new);
+    if (is_new) {
+      assert_ptr_not_equal(q, held[i]);
+    } else {
+      assert_ptr_equal(q, held[i]);
+    }
+    slotq_queue_release(q);
+  }
+}
+
+static size_t metric_queues(slotq_mgr_t *m) {
+  char *text;
+  size_t len, n = 0;
+  assert_ok(slotq_mgr_metrics(m, &text, &len));
+  for (const char *p = text; (p = strstr(p, "\nslotq_slots_queued_total{")) != NULL; p++) n++;
+  slotq_free(text);
+  return n;
+}
+
+static void deletes_and_gets_during_a_table_move(void **state) {
+  (void)state;
+  static const slotq_slot_ops ops = {NULL, count_close, NULL, NULL, NULL};
+  g_move_closes = 0;
+  slotq_mgr_t *m;
+  assert_ok(slotq_mgr_create(&m));
+  static slotq_queue_t *held[MOVE_QUEUES];
+  for (int i = 0; i < MOVE_QUEUES; i++) {
+    assert_int_equal(get_numbered(m, i, &held[i]), 1);
+    slotq_token_t *tok; /* an idle slot: its close tells when the queue shuts down */
+    assert_ok(slotq_queue_slot(held[i], NULL, &ops, &tok));
+    slotq_token_release(tok);
+  }
+  slotq_queue_t *q;
+  assert_int_equal(get_numbered(m, MOVE_QUEUES, &q), 1); /* doubles the table */
+  slotq_queue_release(q);
+
+  /* Not one entry moved yet: these deletes find theirs in the old table. */
+  for (int i = 0; i < 100; i++) assert_ok(slotq_mgr_delete(m, held[i]));
+  for (int i = 0; i < 100; i++) assert_status(SLOTQ_ENOTFOUND, slotq_mgr_delete(m, held[i]));
+  size_t count = 0;
+  assert_ok(slotq_mgr_count(m, &count));
+  assert_int_equal(count, MOVE_QUEUES + 1 - 100);
+  assert_int_equal(metric_queues(m), count);
+
+  /* 64 gets move half of the old slots; then deletes hit entries in both
+   * tables, and the gets after them (the move ending halfway through) must
+   * not find a deleted queue in the slot it was moved from. */
+  get_range(m, held, 100, 164, 0);
+  assert_int_equal(metric_queues(m), count);
+  for (int i = 100; i < 300; i++) assert_ok(slotq_mgr_delete(m, held[i]));
+  get_range(m, held, 100, 300, 1);
+  get_range(m, held, 0, 100, 1);
+  get_range(m, held, 300, MOVE_QUEUES, 0);
+  assert_ok(slotq_mgr_count(m, &count));
+  assert_int_equal(count, MOVE_QUEUES + 1);
+  assert_int_equal(metric_queues(m), count);
+
+  /* Every queue with a slot shut down once: the deleted ones when their
+   * last holder lets go, the others when the manager goes. */
+  assert_int_equal(g_move_closes, 0);
+  for (int i = 0; i < 300; i++) slotq_queue_release(held[i]);
+  assert_int_equal(g_move_closes, 300);
+  for (int i = 300; i < MOVE_QUEUES; i++) slotq_queue_release(held[i]);
+  slotq_mgr_destroy(m);
+  assert_int_equal(g_move_closes, MOVE_QUEUES);
+}
+
+/* Random gets and deletes over a few thousand keys, through many doublings
+ * and the moves after them, agree with a plain array of what should be in
+ * the manager. */
+static void gets_and_deletes_agree_with_a_model(void **state) {
+  (void)state;
+  enum { KEYS = 6000, STEPS = 200000 };
+  static slotq_queue_t *model[KEYS]; /* the manager's queue of key i, held */
+  memset(model, 0, sizeof(model));
+  slotq_mgr_t *m;
+  assert_ok(slotq_mgr_create(&m));
+  uint64_t x = 0x9e3779b97f4a7c15u;
+  size_t in = 0;
+  for (int step = 0; step < STEPS; step++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+    /* Keys come in slowly at first, so that the table doubles many times
+     * with deletes mixed in. */
+    int span = step < STEPS / 2 ? 64 + step / 16 : KEYS;
+    if (span > KEYS) span = KEYS;
+    int i = (int)((x >> 8) % (uint64_t)span);
+    slotq_queue_t *q;
+    if ((x & 3) != 0 || model[i] == NULL) {
+      assert_int_equal(get_numbered(m, i, &q), model[i] == NULL);
+      if (model[i] == NULL) {
+        model[i] = q;
+        in++;
+      } else {
+        assert_ptr_equal(q, model[i]);
+        slotq_queue_release(q);
+      }
+    } else {
+      assert_ok(slotq_mgr_delete(m, model[i]));
+      slotq_queue_release(model[i]);
+      model[i] = NULL;
+      in--;
+    }
+    if (step % 4096 == 0) {
+      size_t count = 0;
+      assert_ok(slotq_mgr_count(m, &count));
+      assert_int_equal(count, in);
+    }
+  }
+  for (int i = 0; i < KEYS; i++) {
+    if (model[i] != NULL) slotq_queue_release(model[i]);
+  }
+  slotq_mgr_destroy(m);
+}
+
 /* Keys the table cannot tell apart by its tag (their first 4 bytes, which
  * also pick the home slot) must still be told apart by the whole key, and
  * deleting one from the middle of such a run must leave the rest findable,
@@ -338,6 +487,8 @@ int main(void) {
       cmocka_unit_test(config_order_does_not_matter),
       cmocka_unit_test(delete_only_when_idle),
       cmocka_unit_test(many_queues_grow_the_table),
+      cmocka_unit_test(deletes_and_gets_during_a_table_move),
+      cmocka_unit_test(gets_and_deletes_agree_with_a_model),
       cmocka_unit_test(keys_with_one_tag_stay_apart),
       cmocka_unit_test(queues_outlive_their_manager),
       cmocka_unit_test(waiter_cap_sheds_load),
