@@ -83,7 +83,13 @@ class Manager(Owned):
 
         Raises Timeout, Cancelled, Overload, or SlotError when the slot
         reported its own error (the slot was closed; ``err.slot_error`` is
-        what its ``error()`` returned). Blocks without slicing."""
+        what its ``error()`` returned), CallbackError if that slot's
+        ``error()`` or ``close()`` raised (it was closed too). Callbacks of
+        other slots may run on this thread meanwhile (the close of the idle
+        slots of a queue deleted while this waited, discarded when this drops
+        its last handle; a close that a signal callback runs): their
+        exceptions go to the callback error hook and do not fail the acquire.
+        Blocks without slicing."""
         c = as_call(call, **fields)._to_c()
         t_ns = timeout_ns(timeout)
         p_ns = _ping_ns(ping)

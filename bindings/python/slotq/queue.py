@@ -288,8 +288,10 @@ class Queue(Owned):
         host can start its launcher first): signals the launcher at once and
         every ``ping`` seconds (None: 0.2 s) and acquires the first slot it
         can; leaves the Waiter state on every outcome. Returns the acquired
-        :class:`Token`. Raises as ``Manager.caller_acquire``, and StateError
-        if nobody waits on the queue. Blocks without slicing."""
+        :class:`Token`. Raises as ``Manager.caller_acquire`` (exceptions of
+        other slots' callbacks run on this thread meanwhile, such as a close
+        that the queue's signal callback runs, go to the callback error hook),
+        and StateError if nobody waits on the queue. Blocks without slicing."""
         t_ns = timeout_ns(timeout)
         p_ns = _ping_ns(ping)
         with Uses(self, cancel, kinds=(None, "CancelToken")) as (q, c):

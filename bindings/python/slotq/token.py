@@ -64,7 +64,7 @@ def _exec_cb(slot_id, cancel_ptr, call_id):
         result = fn(call, cancel) if fn is not None else None
         f = _callbacks.current_frame(slot_id)
         if f is not None:
-            f.value = result
+            f.set_value(slot_id, result)
         return 0
     except BaseException as e:
         _callbacks.fail(slot_id, e, "slot exec")
@@ -92,11 +92,15 @@ def _error_cb(slot_id):
             return 0
         f = _callbacks.current_frame(slot_id)
         if f is not None:
-            f.value = err
+            f.set_value(slot_id, err)
+            f.erring = slot_id
         if isinstance(err, int) and not isinstance(err, bool) and -(1 << 31) <= err < (1 << 31):
             return err
         return 1
     except BaseException as e:
+        f = _callbacks.current_frame(slot_id)
+        if f is not None:
+            f.erring = slot_id
         _callbacks.fail(slot_id, e, "slot error")
         return 1
 
@@ -298,18 +302,25 @@ def _ping_ns(ping):
 def _run_caller_loop(what, call_c):
     """Runs ``call_c(out, slot_err)`` (slotq_caller_acquire or _wait) under a
     callback frame and turns its outcome into the acquired :class:`Token`, a
-    SlotError carrying the slot's own error, or the status's exception."""
+    SlotError carrying the slot's own error, or the status's exception.
+
+    Only the callbacks of the slot whose error ended the loop (SLOTQ_ESLOT: its
+    error, then its close) are the call's. Other slots' callbacks may run on
+    this thread meanwhile (the close of an idle slot discarded when the call
+    drops its queue's last handle, or of one that a signal callback or a
+    trigger ejects): their exceptions go to the hook and change nothing here,
+    so that an acquired slot always comes back as a Token, never released
+    unclosed."""
     out = _lib.handle()
     slot_err = ctypes.c_int()
     with _callbacks.Frame(None) as f:
         rc = call_c(ctypes.byref(out), ctypes.byref(slot_err))
-    if f.exception is not None:
-        if rc == 0:
-            Token(out.value).release()
-        if not isinstance(f.exception, Exception):
-            raise f.exception
-        raise CallbackError(Status.ECALLBACK, what, exception=f.exception) from f.exception
+    f.claim(f.erring if rc == _lib.ESLOT else None)
     if rc == _lib.ESLOT:
+        if f.exception is not None:  # the slot's error or close raised; it was closed
+            if not isinstance(f.exception, Exception):
+                raise f.exception
+            raise CallbackError(Status.ECALLBACK, what, exception=f.exception) from f.exception
         err = SlotError(Status.ESLOT, what)
         err.code = slot_err.value
         err.slot_error = f.value if f.value is not None else slot_err.value

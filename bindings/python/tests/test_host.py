@@ -12,6 +12,54 @@ from slotq import STARTER, WAITER, LaunchAction, Policy
 CALL = slotq.Call(app_name="app", path="/host", image="img:1", memory=64)
 
 
+class Boom(Exception):
+    pass
+
+
+class BadClose(RecordingSlot):
+    """A slot whose close raises (after recording it)."""
+
+    def close(self):
+        super().close()
+        raise Boom("close of slot %s" % self.name)
+
+
+class CallerLoopMixin:
+    """The caller loops run, on their thread, callbacks of other slots than
+    the one they acquire (a close run by a discard or an eject): an exception
+    from one of them is not the acquire's, and goes to the hook."""
+
+    def hook(self):
+        hooked = []
+        old = slotq.set_callback_error_hook(lambda exc, ctx: hooked.append((exc, ctx)))
+        self.addCleanup(slotq.set_callback_error_hook, old)
+        return hooked
+
+    def assert_acquired(self, outcome, container_tok, slot):
+        """``outcome``: what the caller loop returned or raised. It must be
+        the token of ``slot`` (offered as ``container_tok``), acquired and not
+        closed, which closes as usual."""
+        if not isinstance(outcome, slotq.Token):
+            self.fail("the caller loop raised %r for another slot's exception; the slot it "
+                      "acquired was %s" % (outcome, "closed" if container_tok.closed else
+                                           "released unclosed (its container waits for good)"))
+        self.assertEqual(outcome.state, slotq.TokenState.ACQUIRED)
+        self.assertIs(outcome.slot, slot)
+        self.assertEqual(slot.closes, 0)
+        outcome.close()
+        container_tok.wait_closed(timeout=PROMPT)
+        self.assertEqual(slot.closes, 1)
+        outcome.release()
+
+    def assert_hooked_close(self, hooked, *slots):
+        self.assertEqual([(type(e), e.args) for e, _ in hooked],
+                         [(Boom, ("close of slot %s" % s.name,)) for s in slots])
+        for _, context in hooked:
+            self.assertIn("close", context)
+        for s in slots:
+            self.assertEqual(s.closes, 1)
+
+
 @requires("queue_evaluate_policy")
 class PolicyTest(unittest.TestCase):
     def setUp(self):
@@ -113,7 +161,7 @@ class ContainerOfferTest(unittest.TestCase):
 
 
 @requires("caller_acquire")
-class CallerAcquireTest(unittest.TestCase):
+class CallerAcquireTest(CallerLoopMixin, unittest.TestCase):
     def setUp(self):
         self.mgr = slotq.Manager()
         self.addCleanup(self.mgr.release)
@@ -148,6 +196,62 @@ class CallerAcquireTest(unittest.TestCase):
         self.assertEqual(slot.closes, 1)
         self.assertEqual(self.q.stats().waiters, 0)
 
+    def test_slot_error_raising_or_close_raising_is_the_acquires(self):
+        # The acquired slot's own callbacks in its error path stay the
+        # acquire's: CallbackError, as Token.error() and Token.close() do.
+        hooked = self.hook()
+
+        class RaisingError(RecordingSlot):
+            def error(self):
+                raise Boom("error")
+
+        class ErrorThenBadClose(BadClose):
+            def error(self):
+                return 3
+
+        for slot in (RaisingError("e"), ErrorThenBadClose("c")):
+            with self.subTest(slot=type(slot).__name__):
+                self.q.offer(slot).release()
+                with self.assertRaises(slotq.CallbackError) as cm:
+                    self.mgr.caller_acquire(CALL, timeout=PROMPT)
+                self.assertIsInstance(cm.exception.__cause__, Boom)
+                self.assertEqual(slot.closes, 1)
+        self.assertEqual(hooked, [])
+        self.assertEqual(self.q.stats().waiters, 0)
+
+    def test_discarded_slot_close_raising_is_not_the_acquires(self):
+        # The C header: when the acquire drops the last handle of a queue
+        # deleted from the manager while it waited, the queue's idle slots are
+        # discarded, their close run on the acquire's thread.
+        hooked = self.hook()
+        acquired, go = threading.Event(), threading.Event()
+
+        class Held(RecordingSlot):
+            def trigger(self, state):  # on the acquire's thread, inside it
+                super().trigger(state)
+                if state == slotq.TokenState.ACQUIRED:
+                    acquired.set()
+                    go.wait(PROMPT)
+
+        idle, good = BadClose("idle"), Held("good")
+        idle_tok = self.q.offer(idle)
+        self.addCleanup(idle_tok.release)
+        good_tok = self.q.offer(good)  # the newest: the one the acquire takes
+        self.addCleanup(good_tok.release)
+        th, res = start_thread(self.mgr.caller_acquire, CALL, PROMPT)
+        self.assertTrue(acquired.wait(PROMPT))
+        # Delete the queue while the acquire is still in it (to be deleted it
+        # must be idle: we leave the Waiter state in the acquire's place) and
+        # let go of it: the acquire holds its last handle.
+        self.q.exit_state(WAITER)
+        self.assertTrue(self.mgr.delete(self.q))
+        self.q.release()
+        go.set()
+        join(self, th)
+        self.assertEqual(idle_tok.state, slotq.TokenState.DISCARDED)
+        self.assert_acquired(res.get("value", res.get("error")), good_tok, good)
+        self.assert_hooked_close(hooked, idle)
+
     def test_timeout(self):
         with self.assertRaises(slotq.Timeout):
             self.mgr.caller_acquire(CALL, timeout=0.05, ping=0.01)
@@ -162,7 +266,7 @@ class CallerAcquireTest(unittest.TestCase):
 
 
 @requires("caller_wait")
-class CallerWaitTest(unittest.TestCase):
+class CallerWaitTest(CallerLoopMixin, unittest.TestCase):
     def test_get_then_wait(self):
         with slotq.Manager() as mgr:
             q = mgr.get(CALL)  # a Waiter now; mgr.get says whether the queue is new
@@ -176,6 +280,63 @@ class CallerWaitTest(unittest.TestCase):
             self.assertEqual(q.stats().waiters, 0)
             with self.assertRaises(slotq.StateError):  # nobody waits any more
                 q.caller_wait(timeout=0)
+
+    def wait_ejecting_in_signal_notify(self, slot):
+        """caller_wait for ``slot`` (offered first), while the queue's signal
+        callback, run by the wait on this thread, ejects an idle slot of
+        another queue whose close raises. Returns what the wait returned or
+        raised, the container's token and the ejected slot."""
+        mgr = slotq.Manager()
+        self.addCleanup(mgr.release)
+        q = mgr.get(CALL)
+        self.addCleanup(q.release)
+        other = slotq.Queue(b"other")
+        self.addCleanup(other.release)
+        idle = BadClose("idle")
+        idle_tok = other.offer(idle)
+        self.addCleanup(idle_tok.release)
+        waiting = []
+
+        def notify():
+            if waiting and idle_tok.state == slotq.TokenState.QUEUED:
+                other.eject(idle_tok)
+
+        q.set_signal_notify(notify)
+        self.addCleanup(q.set_signal_notify, None)
+        container_tok = q.offer(slot)
+        self.addCleanup(container_tok.release)
+        waiting.append(True)
+        try:
+            outcome = q.caller_wait(timeout=PROMPT)
+        except slotq.SlotqError as e:
+            outcome = e
+        self.assertEqual(idle_tok.state, slotq.TokenState.EJECTED)
+        self.assertEqual(q.stats().waiters, 0)
+        return outcome, container_tok, idle
+
+    def test_ejected_slot_close_raising_in_signal_notify_is_not_the_waits(self):
+        hooked = self.hook()
+        good = RecordingSlot("good")
+        outcome, container_tok, idle = self.wait_ejecting_in_signal_notify(good)
+        self.assert_acquired(outcome, container_tok, good)
+        self.assert_hooked_close(hooked, idle)
+
+    def test_slot_error_with_another_slots_close_raising(self):
+        # The acquired slot's own error still comes back as SlotError.
+        hooked = self.hook()
+        oops = RuntimeError("container failed to start")
+
+        class Broken(RecordingSlot):
+            def error(self):
+                return oops
+
+        broken = Broken("broken")
+        outcome, container_tok, idle = self.wait_ejecting_in_signal_notify(broken)
+        self.assertIsInstance(outcome, slotq.SlotError)
+        self.assertIs(outcome.slot_error, oops)
+        self.assertTrue(container_tok.closed)
+        self.assertEqual(broken.closes, 1)
+        self.assert_hooked_close(hooked, idle)
 
 
 @requires("launcher_step")
