@@ -8,11 +8,13 @@
 // ~1.1 us) leaves ~6.1 us for the hypervisor's fault on the first touch
 // (2026-11-28; an earlier day read 12.8, 1.2 and 8.8 us), so a chunk of
 // kPerChunk blocks is populated in one call when it is made: about 40% less
-// per page, and the rest is the price of new memory there.
+// per page, and the rest is the price of new memory there. Past a few
+// thousand queues, chunks come from 2 MiB slabs that the kernel may back with
+// huge pages (queue_arena.cc): one fault for 13,000 queues.
 //
-// Chunks come from malloc (so malloc's statistics count them) and are kept
-// for reuse once made: the arena holds as many blocks as there were queues
-// at the peak. A freed block is poisoned under AddressSanitizer and marked
+// Chunks and slabs come from malloc (so malloc's statistics count them)
+// and are kept for reuse once made: the arena holds as many blocks as there
+// were queues at the peak. A freed block is poisoned under AddressSanitizer and marked
 // inaccessible under valgrind, so a use after free is still caught there.
 #ifndef SLOTQ_SRC_QUEUE_ARENA_H
 #define SLOTQ_SRC_QUEUE_ARENA_H
@@ -23,9 +25,6 @@
 #include <atomic>
 
 namespace slotq {
-
-/// Faults in the whole pages of [p, p + n) with one system call (best effort).
-void FaultIn(void *p, size_t n);
 
 class QueueArena {
  public:
