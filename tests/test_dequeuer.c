@@ -690,7 +690,11 @@ static void free_sleeps_until_a_notification_in_flight_returns(void **state) {
  * it gets there, and the dequeuer is armed again on another thread: the
  * wake was undone, so next waits on (it returned SLOTQ_OK without a token).
  * Both threads share CPU 0 and the waiter runs at SCHED_IDLE, so that it
- * cannot run between the wake and the re-arm. */
+ * seldom runs between the wake and the re-arm. Seldom, not never: the
+ * scheduler still gives an idle-class thread a slice now and then, most of
+ * all on a loaded machine, and a waiter that runs before the eject takes
+ * the first slot, as it should. Such a round stages nothing and is not
+ * counted; the test wants 20 rounds that did. */
 typedef struct undone_wake {
   slotq_dequeuer_t *d;
   atomic_int parked;
@@ -723,7 +727,8 @@ static void a_wake_undone_by_a_rearm_is_not_a_slot(void **state) {
     skip();
   }
   static const slotq_slot_ops no_ops = {NULL, NULL, NULL, NULL, NULL};
-  for (int i = 0; i < 20; i++) {
+  int staged = 0, early = 0;
+  for (int i = 0; i < 200 && staged < 20; i++) {
     slotq_queue_t *q = test_queue();
     undone_wake u;
     memset(&u, 0, sizeof(u));
@@ -741,7 +746,12 @@ static void a_wake_undone_by_a_rearm_is_not_a_slot(void **state) {
     assert_ok(slotq_queue_slot(q, NULL, &no_ops, &later)); /* for the waiter, still waiting */
     pthread_join(th, NULL);
     assert_int_equal(u.rc, SLOTQ_OK);
-    assert_ptr_equal(u.tok, later); /* was NULL */
+    if (u.tok == t) {
+      early++; /* ran before the eject: nothing was staged */
+    } else {
+      assert_ptr_equal(u.tok, later); /* was NULL */
+      staged++;
+    }
     slotq_token_release(u.tok);
     slotq_token_release(later);
     slotq_token_release(t);
@@ -749,6 +759,12 @@ static void a_wake_undone_by_a_rearm_is_not_a_slot(void **state) {
     slotq_queue_release(q);
   }
   pthread_setaffinity_np(pthread_self(), sizeof(old), &old);
+  print_message("%d rounds staged the undone wake, %d ran early\n", staged, early);
+  if (staged < 20) {
+    print_message("skipped: the scheduler ran the waiter early in %d of %d rounds\n", early,
+                  staged + early);
+    skip();
+  }
 }
 
 /* A blocked next does not fire its cancellation token when it finds the
