@@ -132,13 +132,20 @@ class Frame:
         """For a ``Frame(None)`` once its C call returned: takes the outcome of
         ``slot_id`` (None: of no slot) as the frame's ``exception`` and
         ``value``, and reports the exception of every other slot through the
-        hook, as it would have been without this frame."""
+        hook, as it would have been without this frame. Returns the first of
+        those that is not an Exception (KeyboardInterrupt, SystemExit), not
+        reported, for the caller to raise, or None."""
         outcomes, self._outcomes = self._outcomes or {}, None
+        interrupt = None
         for sid, (exc, context, value) in outcomes.items():
             if sid == slot_id:
                 self.exception, self.value = exc, value
             elif exc is not None:
-                report(exc, context)
+                if interrupt is None and not isinstance(exc, Exception):
+                    interrupt = exc
+                else:
+                    report(exc, context)
+        return interrupt
 
 
 def current_frame(slot_id):

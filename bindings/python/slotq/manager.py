@@ -88,7 +88,9 @@ class Manager(Owned):
         other slots may run on this thread meanwhile (the close of the idle
         slots of a queue deleted while this waited, discarded when this drops
         its last handle; a close that a signal callback runs): their
-        exceptions go to the callback error hook and do not fail the acquire.
+        exceptions go to the callback error hook and do not fail the acquire,
+        except KeyboardInterrupt and SystemExit, raised once the slot
+        acquired meanwhile, if any, was closed.
         Blocks without slicing."""
         c = as_call(call, **fields)._to_c()
         t_ns = timeout_ns(timeout)

@@ -310,12 +310,24 @@ def _run_caller_loop(what, call_c):
     drops its queue's last handle, or of one that a signal callback or a
     trigger ejects): their exceptions go to the hook and change nothing here,
     so that an acquired slot always comes back as a Token, never released
-    unclosed."""
+    unclosed. A KeyboardInterrupt or SystemExit among them is raised instead,
+    once the slot acquired meanwhile, if any, was closed and released (its
+    container learns it at once), as the Rust binding does with a panic."""
     out = _lib.handle()
     slot_err = ctypes.c_int()
     with _callbacks.Frame(None) as f:
         rc = call_c(ctypes.byref(out), ctypes.byref(slot_err))
-    f.claim(f.erring if rc == _lib.ESLOT else None)
+    interrupt = f.claim(f.erring if rc == _lib.ESLOT else None)
+    if interrupt is not None:
+        if rc == 0:
+            tok = Token(out.value)
+            try:
+                tok.close()
+            except Exception as e:  # its own close failing: the hook's, as above
+                _callbacks.report(e, "slot close")
+            finally:
+                tok.release()
+        raise interrupt
     if rc == _lib.ESLOT:
         if f.exception is not None:  # the slot's error or close raised; it was closed
             if not isinstance(f.exception, Exception):

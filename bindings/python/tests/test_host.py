@@ -252,6 +252,42 @@ class CallerAcquireTest(CallerLoopMixin, unittest.TestCase):
         self.assert_acquired(res.get("value", res.get("error")), good_tok, good)
         self.assert_hooked_close(hooked, idle)
 
+    def test_discarded_slot_close_interrupting_closes_the_acquired_slot(self):
+        # A KeyboardInterrupt from another slot's callback is not lost in the
+        # hook: the acquire raises it, once it closed the slot it acquired.
+        hooked = self.hook()
+        acquired, go = threading.Event(), threading.Event()
+
+        class Held(RecordingSlot):
+            def trigger(self, state):
+                super().trigger(state)
+                if state == slotq.TokenState.ACQUIRED:
+                    acquired.set()
+                    go.wait(PROMPT)
+
+        class Interrupting(RecordingSlot):
+            def close(self):
+                super().close()
+                raise KeyboardInterrupt("close of slot %s" % self.name)
+
+        idle, good = Interrupting("idle"), Held("good")
+        idle_tok = self.q.offer(idle)
+        self.addCleanup(idle_tok.release)
+        good_tok = self.q.offer(good)
+        self.addCleanup(good_tok.release)
+        th, res = start_thread(self.mgr.caller_acquire, CALL, PROMPT)
+        self.assertTrue(acquired.wait(PROMPT))
+        self.q.exit_state(WAITER)
+        self.assertTrue(self.mgr.delete(self.q))
+        self.q.release()
+        go.set()
+        join(self, th)
+        self.assertIsInstance(res.get("error"), KeyboardInterrupt, res)
+        self.assertEqual(idle.closes, 1)
+        good_tok.wait_closed(timeout=PROMPT)  # closed, not released unclosed
+        self.assertEqual(good.closes, 1)
+        self.assertEqual(hooked, [])
+
     def test_timeout(self):
         with self.assertRaises(slotq.Timeout):
             self.mgr.caller_acquire(CALL, timeout=0.05, ping=0.01)
