@@ -100,7 +100,13 @@ void CancelToken::BeginRun(CancelNode *n, bool *destroyed) {
 void CancelToken::RunNode(CancelNode *n, int reason, bool *destroyed) {
   n->fn(n, reason);
   MutexLock l(&mu_);
-  if (*destroyed) return;  // fn unregistered n: it may be freed already
+  // fn unregistered n, or ended its run early: n may be freed already.
+  if (*destroyed) return;
+  MarkReturned(n);
+}
+
+void CancelToken::MarkReturned(CancelNode *n) {
+  *n->destroyed = true;  // the running thread's RunNode must not touch n again
   n->running = false;
   n->destroyed = nullptr;
   // An unregistering thread may sleep on done. It cannot free n before it
@@ -108,6 +114,14 @@ void CancelToken::RunNode(CancelNode *n, int reason, bool *destroyed) {
   if (n->done.exchange(kDoneYes, std::memory_order_release) == kDoneWaited) {
     FutexWakeAll(&n->done);
   }
+}
+
+void CancelToken::EndRun(CancelNode *node) {
+  // fn runs inside Fire or Register, which hold a reference until RunNode
+  // has taken mu_ again: the token outlives this call, and RunNode, even if
+  // the node's owner drops its reference as soon as we unlock.
+  MutexLock l(&mu_);
+  MarkReturned(node);
 }
 
 void CancelToken::Fire(int reason) {
@@ -256,8 +270,8 @@ wait_for_fn:
     }
     FutexWait(&node->done, kDoneWaited, kNoDeadline);
   }
-  // RunNode wakes us under mu_; taking it once more makes sure it finished
-  // touching node before the caller frees it.
+  // RunNode (or EndRun) wakes us under mu_; taking it once more makes sure
+  // it finished touching node before the caller frees it.
   MutexLock l(&mu_);
   return true;
 }

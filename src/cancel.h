@@ -27,15 +27,17 @@ struct CancelNode {
   CancelNode *next = nullptr;
   bool in_list = false;
   bool started = false;      // fn was called (or is running)
-  bool running = false;      // fn is running on thread `runner`
+  bool running = false;      // fn is running on thread `runner` (and did not call EndRun)
   bool needs_timer = false;  // registered with watch_deadline (counted in timer_watchers_)
   pthread_t runner{};
-  bool *destroyed = nullptr;      // set while fn runs: lets fn unregister itself
-  std::atomic<uint32_t> done{0};  // kDone*: whether fn returned (futex word)
+  // Set while fn runs: lets fn unregister itself, or end its run early
+  // (EndRun), telling the running thread not to touch the node again.
+  bool *destroyed = nullptr;
+  std::atomic<uint32_t> done{0};  // kDone*: whether fn returned or called EndRun (futex word)
 };
 
 constexpr uint32_t kDoneNo = 0;      // fn not returned
-constexpr uint32_t kDoneYes = 1;     // fn returned
+constexpr uint32_t kDoneYes = 1;     // fn returned (or called EndRun)
 constexpr uint32_t kDoneWaited = 2;  // fn not returned, a thread sleeps until it does
 
 /// Fires once, explicitly (Cancel), through its parent, or at its deadline.
@@ -79,9 +81,17 @@ class CancelToken {
   bool RegisterQuiet(CancelNode *node);
 
   /// Removes `node`. If its fn already started on another thread, waits for it
-  /// to return; if it is running on this thread (fn unregistering itself),
-  /// returns at once. Returns true if fn started.
+  /// to return (or to call EndRun); if it is running on this thread (fn
+  /// unregistering itself), returns at once. Returns true if fn started.
   bool Unregister(CancelNode *node);
+
+  /// Called by node->fn, running on this token for `node`, once it is done
+  /// with the node and whatever owns it: from then on fn counts as returned,
+  /// so Unregister no longer waits for it and the owner may free the node
+  /// while fn goes on with work that needs neither (delivering wakes, which
+  /// may run host code that waits for the thread in Unregister). fn must not
+  /// touch `node` afterwards, nor call this after unregistering it.
+  void EndRun(CancelNode *node) SLOTQ_EXCLUDES(mu_);
 
  private:
   CancelToken(CancelToken *parent, int64_t deadline_ns);
@@ -98,8 +108,12 @@ class CancelToken {
   void StopWatching();
   // Marks `n` started and running on this thread. Requires mu_.
   void BeginRun(CancelNode *n, bool *destroyed) SLOTQ_REQUIRES(mu_);
-  // Runs n->fn without mu_, then (unless fn unregistered n) marks it done.
+  // Runs n->fn without mu_, then (unless fn unregistered n or ended its run
+  // early) marks it done.
   void RunNode(CancelNode *n, int reason, bool *destroyed) SLOTQ_EXCLUDES(mu_);
+  // Marks n's fn returned, waking the threads waiting in Unregister, and
+  // tells RunNode to leave n alone. Requires mu_.
+  void MarkReturned(CancelNode *n) SLOTQ_REQUIRES(mu_);
 
   std::atomic<uint32_t> refs_{1};
   std::atomic<int> reason_{0};  // 0 until fired, then the reason, never changes again
