@@ -938,16 +938,19 @@ SLOTQ_API int slotq_dequeuer_stop(slotq_dequeuer_t *deq);
  * the dequeuer starts: one decided but not yet delivered is dropped (no
  * callback, no eventfd write). If its callback is running on another thread,
  * this sleeps until that callback returns (so two callbacks running at once
- * must not free each other's dequeuers: each would wait for the other). So
- * it does while its cancellation token is firing on another thread: until
- * that firing has given its lent slot back, including the notification of
- * the dequeuer the slot went to (whose callback must not wait for this one);
+ * must not free each other's dequeuers: each would wait for the other);
  * called from inside its own notification callback, it returns at once and
  * the dequeuer is freed when the callback returns. It never waits for a
  * notification that has not started, so it may be called from any callback,
  * including another dequeuer's callback on the thread that owes this one a
  * notification; the dequeuer is then freed (its references dropped, its
  * eventfd closed) when that thread reaches the dropped notification.
+ *
+ * While its cancellation token is firing on another thread, this waits only
+ * until that firing has given the dequeuer's slots back, which runs no host
+ * code. It never waits for the notification of the dequeuer a slot went to,
+ * which the firing thread delivers afterwards: that dequeuer's callback may
+ * wait for the thread calling this.
  *
  * No thread may be inside slotq_dequeuer_next() on it, or use it afterwards:
  * stop it and let that call return first. The same holds for

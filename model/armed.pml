@@ -10,7 +10,8 @@
  *   GiveBack          Queue::GiveBack                       (queue.cc)
  *   Next0             Dequeuer::Next with a timeout of 0    (dequeuer.cc)
  *   StopLocked        Dequeuer::StopLocked                  (dequeuer.cc)
- *   OnCancel          Dequeuer::OnCancel, run by CancelToken::Fire
+ *   OnCancel          Dequeuer::OnCancel, run by CancelToken::Fire (its
+ *                     CancelToken::EndRun before it delivers)
  *   Notify            Dequeuer::Notify (callback, then the bookkeeping)
  *   Free              Dequeuer::Free (drop owed notifications, wait for
  *                     callbacks running elsewhere, or defer)
@@ -54,7 +55,12 @@
  *     closed once;
  *   - no deadlock: a thread freeing a dequeuer from a callback while it still
  *     owes that dequeuer a notification must not wait for itself (spin's
- *     "invalid end state"), and a host waiting for its notification gets it.
+ *     "invalid end state"), and a host waiting for its notification gets it;
+ *   - a free never waits for a notification to be delivered: no callback
+ *     runs on a thread whose OnCancel a free waits for (in Unregister), so
+ *     a callback may wait for a thread that frees a dequeuer (assertion in
+ *     Notify; with OnCancel's EndRun after its delivery, as before the fix,
+ *     it fails).
  *
  * Abstraction: a callback's own frees deliver what they owe after the
  * callback returns, not inside it (Promela inlines cannot recurse); the
@@ -109,8 +115,9 @@ bool free_waiter[ND];   /* free_waiter_ != nullptr */
 /* The freeing thread's parker word: payload | kSleepers. */
 byte fw_payload[ND];
 bool fw_sleepers[ND], fw_sleeping[ND];
-/* The cancel watch: registered, and OnCancel running. */
+/* The cancel watch: registered, and OnCancel running (until its EndRun). */
 bool watch_reg[ND], in_oncancel[ND];
+bool unreg_waits[ND]; /* a FinishFree waits in Unregister for that OnCancel */
 bool freed[ND];
 
 /* ---- the host's view ---- */
@@ -297,8 +304,11 @@ inline FinishFree(x) {
     assert(notifying[x] == 0 && running[x] == 0 && !free_waiter[x]);
     watch_reg[x] = false
   };
-  /* CancelToken::Unregister: waits for a running OnCancel, unless it is ours. */
+  /* CancelToken::Unregister: waits for a running OnCancel (until its
+   * EndRun), unless it is ours. */
+  atomic { unreg_waits[x] = here != x && in_oncancel[x] };
   (here == x || !in_oncancel[x]);
+  unreg_waits[x] = false;
   freed[x] = true
 }
 
@@ -384,6 +394,7 @@ inline Callback(d) {
 inline Notify(d) {
   atomic {
     assert(!freed[d] && notifying[d] > 0);
+    assert(here == NONE || !unreg_waits[here]);
     deliver = !freeing[d];
     if
     :: deliver -> running[d]++
@@ -535,9 +546,9 @@ proctype Canceller(byte d) {
   if
   :: here == d ->
      atomic { assert(!freed[d]); StopLocked(d, true); CheckWaiters() };
-     DeliverNotifies(); /* inside the cancel callback, as in OnCancel */
-     in_oncancel[d] = false;
-     here = NONE
+     /* CancelToken::EndRun: done with d, a free need not wait any more. */
+     atomic { in_oncancel[d] = false; here = NONE };
+     DeliverNotifies() /* still inside the cancel callback, as in OnCancel */
   :: else -> skip
   fi;
   cancellers_done++

@@ -212,8 +212,17 @@ int Dequeuer::Fd(int *fd) {
 void Dequeuer::OnCancel(CancelNode *node, int /*reason*/) {
   Dequeuer *d = static_cast<CancelWatch *>(node)->deq;
   AfterUnlock after;
-  MutexLock l(&d->queue_->mu_);
-  d->StopLocked(&after, true, true);
+  {
+    MutexLock l(&d->queue_->mu_);
+    d->StopLocked(&after, true, true);
+  }
+  // Done with d: a Free() waiting in Unregister may go on now, before the
+  // delivery, which may run another dequeuer's callback, and that callback
+  // may wait for the thread in Free(). The delivery needs nothing of d: the
+  // words woken are Parkers' (never freed), a dequeuer to notify (d too) is
+  // kept by its notifying_ count, and the references to drop are after's.
+  d->cancel_->EndRun(node);
+  after.Run();
 }
 
 int Dequeuer::Arm() {
