@@ -219,11 +219,12 @@ class CallerAcquireTest(CallerLoopMixin, unittest.TestCase):
         self.assertEqual(hooked, [])
         self.assertEqual(self.q.stats().waiters, 0)
 
-    def test_discarded_slot_close_raising_is_not_the_acquires(self):
-        # The C header: when the acquire drops the last handle of a queue
-        # deleted from the manager while it waited, the queue's idle slots are
-        # discarded, their close run on the acquire's thread.
-        hooked = self.hook()
+    def acquire_while_deleting(self, idle):
+        """caller_acquire of a second slot while the queue, which also holds
+        ``idle``, is deleted from the manager and let go of: the acquire then
+        drops the queue's last handle and discards ``idle``, running its close
+        on the acquire's thread (the C header says so). Returns what the
+        acquire returned or raised, the acquired slot's token and the slot."""
         acquired, go = threading.Event(), threading.Event()
 
         class Held(RecordingSlot):
@@ -233,7 +234,7 @@ class CallerAcquireTest(CallerLoopMixin, unittest.TestCase):
                     acquired.set()
                     go.wait(PROMPT)
 
-        idle, good = BadClose("idle"), Held("good")
+        good = Held("good")
         idle_tok = self.q.offer(idle)
         self.addCleanup(idle_tok.release)
         good_tok = self.q.offer(good)  # the newest: the one the acquire takes
@@ -249,41 +250,28 @@ class CallerAcquireTest(CallerLoopMixin, unittest.TestCase):
         go.set()
         join(self, th)
         self.assertEqual(idle_tok.state, slotq.TokenState.DISCARDED)
-        self.assert_acquired(res.get("value", res.get("error")), good_tok, good)
+        self.assertEqual(idle.closes, 1)
+        return res.get("value", res.get("error")), good_tok, good
+
+    def test_discarded_slot_close_raising_is_not_the_acquires(self):
+        hooked = self.hook()
+        idle = BadClose("idle")
+        outcome, good_tok, good = self.acquire_while_deleting(idle)
+        self.assert_acquired(outcome, good_tok, good)
         self.assert_hooked_close(hooked, idle)
 
     def test_discarded_slot_close_interrupting_closes_the_acquired_slot(self):
         # A KeyboardInterrupt from another slot's callback is not lost in the
         # hook: the acquire raises it, once it closed the slot it acquired.
         hooked = self.hook()
-        acquired, go = threading.Event(), threading.Event()
-
-        class Held(RecordingSlot):
-            def trigger(self, state):
-                super().trigger(state)
-                if state == slotq.TokenState.ACQUIRED:
-                    acquired.set()
-                    go.wait(PROMPT)
 
         class Interrupting(RecordingSlot):
             def close(self):
                 super().close()
                 raise KeyboardInterrupt("close of slot %s" % self.name)
 
-        idle, good = Interrupting("idle"), Held("good")
-        idle_tok = self.q.offer(idle)
-        self.addCleanup(idle_tok.release)
-        good_tok = self.q.offer(good)
-        self.addCleanup(good_tok.release)
-        th, res = start_thread(self.mgr.caller_acquire, CALL, PROMPT)
-        self.assertTrue(acquired.wait(PROMPT))
-        self.q.exit_state(WAITER)
-        self.assertTrue(self.mgr.delete(self.q))
-        self.q.release()
-        go.set()
-        join(self, th)
-        self.assertIsInstance(res.get("error"), KeyboardInterrupt, res)
-        self.assertEqual(idle.closes, 1)
+        outcome, good_tok, good = self.acquire_while_deleting(Interrupting("idle"))
+        self.assertIsInstance(outcome, KeyboardInterrupt)
         good_tok.wait_closed(timeout=PROMPT)  # closed, not released unclosed
         self.assertEqual(good.closes, 1)
         self.assertEqual(hooked, [])
