@@ -119,6 +119,9 @@ char *NewChunk(uint32_t c, size_t bytes) SLOTQ_REQUIRES(g_mu) {
 #ifdef MADV_HUGEPAGE
     (void)madvise(slab, kSlab, MADV_HUGEPAGE);  // best effort: EINVAL without THP
 #endif
+    // Off limits until carved (its tail for good): an overflow off the last
+    // block of a slab's last chunk is caught, as one off a malloc'd chunk is.
+    Poison(slab, kSlab);
     g_slab = static_cast<char *>(slab);
     g_slab_left = kSlab;
   }
