@@ -1175,12 +1175,12 @@ SLOTQ_API void slotq_mgr_destroy(slotq_mgr_t *mgr);
  *   `queue`), #SLOTQ_ENOMEM, or #SLOTQ_EOVERLOAD if the queue already has the
  *   manager's maximum number of waiters. Never blocks beyond a short internal
  *   lock, and the cost does not grow with the number of queues: when the
- *   manager's table doubles (at 13/16 full), each of the gets that follow
- *   moves a few of its entries (8 slots' worth) to the bigger table, so no
- *   get moves them all: the get that doubles it adds only the allocation of
- *   the new table (below 1 ms at a million queues on a 2-vCPU VM, where
- *   moving every entry at once held the lock 25 to 50 ms). The table never
- *   shrinks.
+ *   manager's table doubles (at 13/16 full), each of the gets and deletes
+ *   that follow moves a few of its entries (8 slots' worth) to the bigger
+ *   table, so no get moves them all: the get that doubles it adds only the
+ *   allocation of the new table (below 1 ms at a million queues on a 2-vCPU
+ *   VM, where moving every entry at once held the lock 25 to 50 ms). The
+ *   table never shrinks.
  */
 SLOTQ_API int slotq_mgr_get(slotq_mgr_t *mgr, const slotq_call *call, slotq_queue_t **queue,
                             int *is_new);

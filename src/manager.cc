@@ -50,7 +50,9 @@ inline bool SameKey(const Queue *q, const unsigned char *key) {
 // A zeroed table of `cap` entries. Its pages fault in as the move and the
 // gets first write them: faulting in all of a 16 MiB table at once took
 // ~4 ms under the lock on the 2-vCPU VM, and the gets cost the same either
-// way (bench mgr_get, F=100000, interleaved).
+// way (bench mgr_get, F=100000, interleaved). Advising a large table for
+// huge pages made the move's worst get 16 to 26 ms there: a fresh 2 MiB
+// page can cost that much on this VM.
 uint64_t *NewTable(size_t cap) { return static_cast<uint64_t *>(calloc(cap, sizeof(uint64_t))); }
 
 }  // namespace
@@ -182,6 +184,9 @@ int Manager::Delete(Queue *q) {
   {
     std::lock_guard<std::mutex> l(mu_);
     if (q->key_len() != SLOTQ_KEY_SIZE) return SLOTQ_ENOTFOUND;
+    // Deletes move a step too, so that a move ends (and the old table is
+    // freed) even when no get comes after a doubling.
+    if (old_ != nullptr) Migrate(kMoveStep);  // before Find, as in Get
     uint32_t tag = tag_(q->key());
     size_t i = Find(q->key(), tag);
     uint64_t *old = table_[i] == 0 && old_ != nullptr ? FindOld(q->key(), tag) : nullptr;

@@ -20,8 +20,8 @@ class Queue;
 /// home slot. A probe touches a queue only when the tags match, and growing
 /// never touches one, so with many queues a get misses the cache once in
 /// the table and once on its queue. The table doubles when 13/16 full, and
-/// the entries move to the bigger table a few at a time (each get moves
-/// kMoveStep slots' worth, see Migrate), so that no get moves them all: a
+/// the entries move to the bigger table a few at a time (each get or delete
+/// moves kMoveStep slots' worth, see Migrate), so that no get moves them all: a
 /// get during a move looks in both tables. A queue in the table holds one
 /// handle for it.
 class Manager {
@@ -42,6 +42,11 @@ class Manager {
     double mean;
   };
   ProbeLengths Probes();
+  /// Whether a doubling's move is still in progress; for tests.
+  bool Moving() {
+    std::lock_guard<std::mutex> l(mu_);
+    return old_ != nullptr;
+  }
   /// The tag this manager gives `key` (immutable, so no lock); for tests.
   uint32_t TagOf(const slotq_key &key) const { return tag_(key.bytes); }
   /// Calls `visit(queue)` for every queue, under the manager's lock (so

@@ -114,6 +114,33 @@ void keys_with_constant_low_bits(void **) { ProbesStayShort(CounterAboveLowBits)
 void big_endian_counters(void **) { ProbesStayShort(CounterBigEndianAtEnd); }
 void digest_like_keys(void **) { ProbesStayShort(SpreadKeys); }
 
+// A move ends, and frees the old table, even when only deletes follow the
+// doubling: 832 queues fill 1024 slots to 13/16, the 833rd doubles the
+// table, and each call moves 8 of the 1024 old slots.
+void a_move_ends_with_deletes_alone(void **) {
+  slotq::Manager *m = slotq::Manager::Create();
+  assert_non_null(m);
+  constexpr uint32_t kQueues = 833;
+  slotq::Queue *qs[kQueues];
+  for (uint32_t i = 0; i < kQueues; i++) {
+    slotq_key k;
+    memset(&k, 0, sizeof(k));
+    SpreadKeys(i, k.bytes);
+    assert_int_equal(m->Get(k, &qs[i], nullptr), SLOTQ_OK);
+    assert_int_equal(qs[i]->ExitState(SLOTQ_WAITER), SLOTQ_OK);
+    if (i == kQueues - 2) assert_false(m->Moving());  // the move from 512 slots ended
+  }
+  assert_true(m->Moving());  // the last get doubled the table
+  for (uint32_t i = 0; i < 1024 / 8; i++) {
+    assert_true(m->Moving());
+    assert_int_equal(m->Delete(qs[i]), SLOTQ_OK);
+  }
+  assert_false(m->Moving());
+  assert_int_equal(m->Count(), kQueues - 1024 / 8);
+  for (uint32_t i = 0; i < kQueues; i++) qs[i]->ReleaseHandle();
+  m->Destroy();
+}
+
 // Four keys all tagged alike by two independent secrets: odds 2^-128.
 template <class TagA, class TagB>
 void AssertTagsDiffer(TagA a, TagB b) {
@@ -154,6 +181,7 @@ int main(void) {
       cmocka_unit_test(keys_with_constant_low_bits),
       cmocka_unit_test(big_endian_counters),
       cmocka_unit_test(digest_like_keys),
+      cmocka_unit_test(a_move_ends_with_deletes_alone),
       cmocka_unit_test(each_manager_draws_its_own_secret),
       cmocka_unit_test(secrets_differ_without_entropy_too),
   };
