@@ -1105,8 +1105,12 @@ SLOTQ_API int slotq_queue_wait_signal(slotq_queue_t *queue, int64_t timeout_ns,
  * from inside one of the queue's callbacks, it waits only for the callback it
  * takes out, and only on other threads (never for itself): callbacks that
  * others took out may still run then. Two callbacks must not each set or
- * remove the other's queue's callback, for each would wait for the other.
- * Dropped when the queue is freed.
+ * remove the other's queue's callback, for each would wait for the other;
+ * that includes doing so from a callback nested in them (a callback that
+ * signals queue p runs p's callback on its own thread, and a set there of
+ * p's callback waits for the thread running p's outer callback). A signal
+ * that becomes pending while this sets `fn` may be told twice. Dropped when
+ * the queue is freed.
  *
  * @param queue the queue; the caller keeps its reference for the duration of the call.
  * @param fn the callback, or NULL to remove it.
@@ -1121,7 +1125,9 @@ SLOTQ_API int slotq_queue_set_signal_notify(slotq_queue_t *queue, slotq_notify_f
  *
  * Created on the first call, readable at once if a signal is already
  * pending, and owned by the queue (closed when it is freed or by
- * slotq_queue_set_signal_notify() with NULL). Do not close it yourself.
+ * slotq_queue_set_signal_notify() with NULL; when that removal is made by
+ * the callback it removes, once that callback returns). Do not close it
+ * yourself.
  *
  * When it is readable, read it first and then consume the signal
  * (slotq_queue_wait_signal() with a timeout of 0). In the other order, a
